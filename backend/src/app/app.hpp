@@ -1,0 +1,15 @@
+#pragma once
+// Composition root: configuration -> pools -> router -> server; signals and shutdown.
+
+#include "config/config.hpp"
+
+namespace flashbill::app {
+
+// Runs the API server until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
+// drain, 1 when the shutdown bound forced connections closed or startup failed.
+int serve(const config::Config& config);
+
+// Applies pending migrations and exits (0 on success).
+int migrate(const config::Config& config);
+
+}  // namespace flashbill::app
