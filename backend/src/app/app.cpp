@@ -32,6 +32,8 @@ void describe_metrics() {
     metrics::describe("http_requests_in_flight", Type::kGauge, "HTTP requests being handled.");
     metrics::describe("http_connections_open", Type::kGauge, "Open client connections.");
     metrics::describe("http_connections_rejected_total", Type::kCounter, "Connections refused at MAX_CONNECTIONS.");
+    metrics::describe("db_pool_connections", Type::kGauge,
+                      "PostgreSQL connections by state (ready includes in_transaction).");
     metrics::describe("db_queries_total", Type::kCounter, "Database request segments by outcome.");
     metrics::describe("db_connection_failures_total", Type::kCounter, "Established connections that failed.");
     metrics::describe("db_connect_failures_total", Type::kCounter, "Failed connection attempts.");

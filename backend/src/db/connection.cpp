@@ -132,6 +132,7 @@ asio::awaitable<Result<void>> Connection::connect() {
         co_return Error{ErrorCode::kUnavailable, "database unavailable", {}, "connect: " + err};
     }
     state_ = State::kReady;
+    metrics::gauge_add("db_pool_connections", "state=\"ready\"", 1);
     auto self = shared_from_this();
     asio::co_spawn(ioc_, [self]() { return self->reader(); }, asio::detached);
     asio::co_spawn(ioc_, [self]() { return self->writer(); }, asio::detached);
@@ -158,19 +159,27 @@ const std::string* Connection::ensure_prepared(std::string_view sql, std::size_t
 }
 
 bool Connection::send_segment(std::span<const Statement> statements, Pending& p) {
-    std::vector<const char*> values;
+    // Prepares first (each in its own segment), so the request's statements stay in one segment.
+    std::vector<const std::string*> names;
+    names.reserve(statements.size());
     for (const auto& st : statements) {
         const std::string* name = ensure_prepared(st.sql, st.params.size());
         if (!name) return false;
+        names.push_back(name);
+    }
+    std::vector<const char*> values;
+    for (std::size_t i = 0; i < statements.size(); ++i) {
         values.clear();
-        for (const auto& v : st.params.values()) values.push_back(v ? v->c_str() : nullptr);
-        if (PQsendQueryPrepared(conn_, name->c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr,
-                                0) != 1) {
+        for (const auto& v : statements[i].params.values()) values.push_back(v ? v->c_str() : nullptr);
+        if (PQsendQueryPrepared(conn_, names[i]->c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                                nullptr, 0) != 1) {
             return false;
         }
     }
     if (PQpipelineSync(conn_) != 1) return false;
     p.count = statements.size();
+    p.sqls.reserve(statements.size());
+    for (const auto& st : statements) p.sqls.push_back(st.sql);
     return true;
 }
 
@@ -329,7 +338,13 @@ void Connection::process_results() {
                 else PQclear(r);
                 break;
             case PGRES_FATAL_ERROR:
-                if (!p.error) p.error = error_from_result(r);
+                if (!p.error) {
+                    p.error = error_from_result(r);
+                    if (p.error->cause.rfind("26000:", 0) == 0 && p.current < p.sqls.size()) {
+                        auto it = prepare_errors_.find(std::string(p.sqls[p.current]));
+                        if (it != prepare_errors_.end()) p.error = it->second;
+                    }
+                }
                 PQclear(r);
                 break;
             case PGRES_PIPELINE_ABORTED:
@@ -350,8 +365,15 @@ void Connection::process_results() {
 void Connection::complete(Pending& p) {
     if (!p.prepare_name.empty()) {
         if (p.error) {
-            spdlog::error("postgres: preparing a statement failed ({}): {}", p.error->cause, p.prepare_name);
+            if (p.error->code == ErrorCode::kInternal) {
+                spdlog::error("postgres: preparing a statement failed ({}): {}", p.error->cause, p.prepare_name);
+            }
+            // Requests already queued with this statement will see "does not exist"; they get
+            // this error instead. The cache entry goes, so the next use prepares again.
+            prepare_errors_.insert_or_assign(p.prepare_name, *p.error);
             prepared_.erase(p.prepare_name);
+        } else {
+            prepare_errors_.erase(p.prepare_name);
         }
         return;
     }
@@ -371,6 +393,7 @@ void Connection::fail(const std::string& reason) {
     state_ = State::kBroken;
     last_error = reason;
     if (was_ready) {
+        metrics::gauge_add("db_pool_connections", "state=\"ready\"", -1);
         spdlog::warn("postgres: connection lost: {}", reason);
         metrics::inc("db_connection_failures_total");
     }

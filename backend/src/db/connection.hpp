@@ -76,7 +76,8 @@ private:
         bool awaiting_sync = false;
         std::vector<Rows> rows;
         std::optional<Error> error;
-        std::string prepare_name;  // set for a prepare-only segment
+        std::string prepare_name;  // set for a prepare-only segment (holds the SQL text)
+        std::vector<std::string_view> sqls;  // statement texts, for mapping prepare failures
         std::chrono::steady_clock::time_point deadline;
         std::shared_ptr<struct Waiter> waiter;  // null for segments nobody waits for
     };
@@ -104,6 +105,7 @@ private:
     State state_ = State::kNew;
     std::deque<Pending> pending_;
     std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name
+    std::unordered_map<std::string, Error> prepare_errors_;  // sql -> why preparing it failed
     bool flush_scheduled_ = false;
     bool want_write_ = false;
     int next_statement_ = 0;

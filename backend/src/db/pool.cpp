@@ -93,6 +93,7 @@ struct Pool::Impl {
                 if (claimed->in_flight() == 0) {
                     claimed->reserved = false;
                     claimed->exclusive = true;
+                    metrics::gauge_add("db_pool_connections", "state=\"in_transaction\"", 1);
                     co_return claimed;
                 }
             } else {
@@ -108,6 +109,7 @@ struct Pool::Impl {
                 }
                 if (idle) {
                     idle->exclusive = true;
+                    metrics::gauge_add("db_pool_connections", "state=\"in_transaction\"", 1);
                     co_return idle;
                 }
                 if (least && (shared_ready > 1 || slots.size() == 1)) {
@@ -126,6 +128,7 @@ struct Pool::Impl {
     void release_exclusive(const std::shared_ptr<Connection>& c, bool rollback) {
         if (rollback && c->ready()) c->execute_detached("ROLLBACK");
         c->exclusive = false;
+        metrics::gauge_add("db_pool_connections", "state=\"in_transaction\"", -1);
         notify();
     }
 
@@ -143,7 +146,9 @@ struct Pool::Impl {
             conn->on_change = [this] { notify(); };
             slot = conn;
             ++connecting;
+            metrics::gauge_add("db_pool_connections", "state=\"connecting\"", 1);
             auto r = co_await conn->connect();
+            metrics::gauge_add("db_pool_connections", "state=\"connecting\"", -1);
             --connecting;
             if (closing) {
                 conn->close("pool closing");

@@ -10,6 +10,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
+#include <limits>
 
 #include "core/log.hpp"
 #include "core/uuid.hpp"
@@ -140,9 +141,12 @@ asio::awaitable<bool> write_response(Server::Impl& srv, beast::tcp_stream& strea
 
 asio::awaitable<void> reject_connection(Server::Impl& srv, tcp::socket sock) {
     beast::tcp_stream stream(std::move(sock));
-    BeastResponse res = error_response(Error::unavailable("server is at its connection limit; retry shortly"),
-                                       new_request_id(), 11);
+    std::string request_id = new_request_id();
+    BeastResponse res =
+        error_response(Error::unavailable("server is at its connection limit; retry shortly"), request_id, 11);
     res.set("Retry-After", "1");
+    res.set("X-Request-Id", request_id);
+    add_security_headers(res);
     co_await write_response(srv, stream, res, false, false);
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -191,7 +195,9 @@ asio::awaitable<void> run_session(Server::Impl& srv, Loop& loop, tcp::socket soc
             auto start = std::chrono::steady_clock::now();
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
-            parser.body_limit(opt.max_body_bytes);
+            // The body limit depends on the route, known only after the header: check the declared
+            // length ourselves below and set the real limit before reading the body.
+            parser.body_limit(std::numeric_limits<std::uint64_t>::max());
             stream.expires_after(opt.read_timeout);
             auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
             std::string request_id = new_request_id();
