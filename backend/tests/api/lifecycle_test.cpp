@@ -1,0 +1,227 @@
+// Process lifecycle through the real binary: database outages, graceful shutdown, restarts on a
+// socket held by a supervisor (the systemd socket-activation model).
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "core/json.hpp"
+#include "http_client.hpp"
+#include "server_process.hpp"
+#include "test_db.hpp"
+#include "test_env.hpp"
+
+namespace flashbill::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+std::uint16_t free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+int run(const std::string& cmd) { return std::system(cmd.c_str()); }
+
+// A PostgreSQL cluster of the test's own, so it can be stopped without disturbing other tests.
+class OwnPostgres {
+public:
+    OwnPostgres() : dir_(make_temp_dir("pg")), port_(free_port()) { start(); }
+    ~OwnPostgres() { run(repo_root() + "/scripts/pg stop --immediate --dir " + dir_ + "/pg >/dev/null 2>&1"); }
+    void start() {
+        ASSERT_EQ(run(repo_root() + "/scripts/pg start --dir " + dir_ + "/pg --port " + std::to_string(port_) +
+                      " >/dev/null 2>&1"),
+                  0);
+    }
+    void stop() { ASSERT_EQ(run(repo_root() + "/scripts/pg stop --dir " + dir_ + "/pg >/dev/null 2>&1"), 0); }
+    std::string url() const { return "postgresql://flashbill@127.0.0.1:" + std::to_string(port_) + "/flashbill"; }
+
+private:
+    std::string dir_;
+    std::uint16_t port_;
+};
+
+int status_of(std::uint16_t port, const std::string& target) {
+    try {
+        return http_get(port, target).status;
+    } catch (...) {
+        return -1;
+    }
+}
+
+TEST(Lifecycle, PostgresOutageIsReportedAndRecoveredWithoutRestart) {
+    OwnPostgres pg;
+    ServerProcess server({{"DATABASE_URL", pg.url()}, {"DB_CONNECT_TIMEOUT_MS", "1000"}});
+    ASSERT_EQ(status_of(server.port(), "/ready"), 200);
+    ASSERT_EQ(status_of(server.port(), "/__test/db"), 200);
+
+    pg.stop();
+    auto stopped = Clock::now();
+    while (status_of(server.port(), "/ready") != 503 && Clock::now() - stopped < 5s) std::this_thread::sleep_for(20ms);
+    EXPECT_LT(Clock::now() - stopped, 2s) << "/ready did not report the outage within 2 s";
+    auto ready = http_get(server.port(), "/ready");
+    EXPECT_EQ(ready.status, 503);
+    auto doc = json::parse(ready.body);
+    ASSERT_TRUE(doc.ok());
+    EXPECT_EQ(doc->find("status")->as_string(), "unavailable");
+    EXPECT_EQ(doc->find("checks")->find("postgres")->find("status")->as_string(), "unavailable");
+
+    EXPECT_EQ(status_of(server.port(), "/health"), 200);
+    for (int i = 0; i < 20; ++i) {
+        auto r = http_get(server.port(), "/__test/db");
+        EXPECT_EQ(r.status, 503);
+        auto err = json::parse(r.body);
+        ASSERT_TRUE(err.ok()) << r.body;
+        EXPECT_EQ(err->find("error")->find("code")->as_string(), "UNAVAILABLE");
+        EXPECT_EQ(r.body.find("connect"), std::string::npos) << "internals leaked: " << r.body;
+    }
+
+    pg.start();
+    auto restarted = Clock::now();
+    while (status_of(server.port(), "/ready") != 200 && Clock::now() - restarted < 10s) std::this_thread::sleep_for(20ms);
+    EXPECT_LT(Clock::now() - restarted, 5s) << "/ready did not recover within 5 s";
+    EXPECT_EQ(status_of(server.port(), "/__test/db"), 200);
+    EXPECT_TRUE(server.running());
+}
+
+TEST(Lifecycle, SigtermLetsFiftySlowRequestsFinishThenExitsZero) {
+    TestDatabase db;
+    ServerProcess server({{"DATABASE_URL", db.url()}, {"DB_POOL_SIZE", "25"}, {"SHUTDOWN_TIMEOUT_MS", "20000"}});
+    constexpr int kRequests = 50;
+    // All 50 database connections up first, so each slow request gets its own (pipelined requests
+    // on one connection run one after another).
+    bool pool_ready = false;
+    for (auto start = Clock::now(); Clock::now() - start < 10s && !pool_ready;) {
+        auto m = http_get(server.port(), "/metrics").body;
+        auto pos = m.find("db_pool_connections{state=\"ready\"} ");
+        if (pos != std::string::npos && std::atoi(m.c_str() + pos + 35) >= kRequests) pool_ready = true;
+        else std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(pool_ready);
+    std::vector<std::unique_ptr<Connection>> conns;
+    for (int i = 0; i < kRequests; ++i) {
+        conns.push_back(std::make_unique<Connection>(server.port(), 30s));
+        ASSERT_TRUE(conns.back()->send(format_request(Request{"GET", "/__test/sleep?ms=1500", {}, {}})));
+    }
+    // Wait until all 50 are being handled (the metrics request itself is one more).
+    bool all_in_flight = false;
+    for (auto start = Clock::now(); Clock::now() - start < 5s && !all_in_flight;) {
+        auto m = http_get(server.port(), "/metrics").body;
+        auto pos = m.find("\nhttp_requests_in_flight ");
+        if (pos != std::string::npos && std::atoi(m.c_str() + pos + 25) >= kRequests + 1) all_in_flight = true;
+        else std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(all_in_flight);
+    server.signal(SIGTERM);
+    int ok = 0;
+    for (auto& c : conns) {
+        auto r = c->read_response();
+        if (r && r->status == 200) ++ok;
+        if (r) {
+            EXPECT_EQ(r->header("Connection"), "close");
+        }
+    }
+    EXPECT_EQ(ok, kRequests);
+    auto code = server.wait_exit(25s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << server.log();
+    EXPECT_NE(server.log().find("shutdown complete"), std::string::npos);
+}
+
+TEST(Lifecycle, SigtermClosesIdleKeepAliveConnectionsPromptly) {
+    TestDatabase db;
+    ServerProcess server({{"DATABASE_URL", db.url()}, {"IDLE_TIMEOUT_MS", "60000"}});
+    Connection idle(server.port());
+    idle.send(format_request(Request{"GET", "/health", {}, {}}));
+    ASSERT_TRUE(idle.read_response().has_value());
+    auto start = Clock::now();
+    server.signal(SIGTERM);
+    auto code = server.wait_exit(10s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0);
+    EXPECT_LT(Clock::now() - start, 3s);
+    EXPECT_TRUE(idle.closed_by_peer(1s));
+}
+
+TEST(Lifecycle, RestartsOnAHeldSocketDropNoRequestUnderLoad) {
+    TestDatabase db;
+    ServerProcess server({{"DATABASE_URL", db.url()}, {"ACCESS_LOG", "false"}});
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0}, failed{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 4; ++t) {
+        clients.emplace_back([&, t] {
+            // Bounded: stops when told, and never more than 60 s or 100,000 requests.
+            auto deadline = Clock::now() + 60s;
+            for (int i = 0; i < 100'000 && !stop && Clock::now() < deadline; ++i) {
+                const char* target = (i + t) % 2 ? "/__test/db" : "/health";
+                try {
+                    auto r = http_get(server.port(), target);
+                    if (r.status == 200) ++ok;
+                    else ++failed;
+                } catch (...) {
+                    ++failed;
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_for(1s);
+    for (int restart = 0; restart < 3; ++restart) {
+        int before = ok.load();
+        server.signal(SIGTERM);
+        auto code = server.wait_exit(20s);
+        ASSERT_TRUE(code.has_value());
+        EXPECT_EQ(*code, 0);
+        server.start();  // same listening socket; queued connections wait for the new process
+        std::this_thread::sleep_for(1500ms);
+        EXPECT_GT(ok.load(), before) << "no requests served after restart " << restart;
+    }
+    stop = true;
+    for (auto& c : clients) c.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_GT(ok.load(), 200);
+}
+
+TEST(Lifecycle, RefusesToStartInProductionWithInsecureDefaults) {
+    // check-config is the same validation serve runs first.
+    std::string cmd = "env FLASHBILL_ENV=production JWT_SECRET=short " + flashbill_binary() + " check-config 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    int status = ::pclose(p);
+    EXPECT_NE(WEXITSTATUS(status), 0);
+    EXPECT_NE(out.find("JWT_SECRET"), std::string::npos) << out;
+    EXPECT_NE(out.find("DATABASE_URL"), std::string::npos) << out;
+}
+
+TEST(Lifecycle, InvalidConfigurationStopsStartupNamingTheKey) {
+    std::string cmd = "env PORT=notaport " + flashbill_binary() + " serve 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    int status = ::pclose(p);
+    EXPECT_EQ(WEXITSTATUS(status), 2);
+    EXPECT_NE(out.find("PORT"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace flashbill::test
