@@ -17,6 +17,19 @@ std::string trim(std::string_view s) {
     return std::string(s.substr(b, e - b + 1));
 }
 
+// The text inside a quoted value: `"v"`, `'v'`, or either followed by an inline comment
+// (`"v" # note` — without this the quotes would become part of the value).
+std::optional<std::string> unquote(const std::string& value) {
+    if (value.size() < 2 || (value.front() != '"' && value.front() != '\'')) return std::nullopt;
+    auto close = value.find(value.front(), 1);
+    if (close != std::string::npos) {
+        std::string rest = trim(std::string_view(value).substr(close + 1));
+        if (rest.empty() || rest.front() == '#') return value.substr(1, close - 1);
+    }
+    if (value.back() == value.front()) return value.substr(1, value.size() - 2);
+    return std::nullopt;
+}
+
 class Reader {
 public:
     explicit Reader(const Env& env) : env_(env) {}
@@ -102,7 +115,7 @@ const std::vector<std::string>& known_keys() {
         "MAX_HEADER_BYTES",  "MAX_BODY_BYTES",
         "MAX_UPLOAD_BYTES",  "READ_TIMEOUT_MS",
         "IDLE_TIMEOUT_MS",   "WRITE_TIMEOUT_MS",
-        "REQUEST_TIMEOUT_MS", "SHUTDOWN_TIMEOUT_MS",
+        "SHUTDOWN_TIMEOUT_MS",
         "MAX_CONNECTIONS",   "CORS_ORIGINS",
         "TRUST_PROXY",       "DATABASE_URL",
         "DB_POOL_SIZE",      "DB_STATEMENT_TIMEOUT_MS",
@@ -133,8 +146,8 @@ Result<Env> read_env_file(const std::string& path) {
         }
         std::string key = trim(t.substr(0, eq));
         std::string value = trim(t.substr(eq + 1));
-        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
-            value = value.substr(1, value.size() - 2);
+        if (auto quoted = unquote(value)) {
+            value = std::move(*quoted);
         } else if (auto hash = value.find(" #"); hash != std::string::npos) {
             value = trim(value.substr(0, hash));
         }
@@ -172,7 +185,6 @@ Result<Config> load(const Env& env) {
     r.millis("READ_TIMEOUT_MS", c.read_timeout, 100, 600'000);
     r.millis("IDLE_TIMEOUT_MS", c.idle_timeout, 100, 3'600'000);
     r.millis("WRITE_TIMEOUT_MS", c.write_timeout, 100, 600'000);
-    r.millis("REQUEST_TIMEOUT_MS", c.request_timeout, 100, 600'000);
     r.millis("SHUTDOWN_TIMEOUT_MS", c.shutdown_timeout, 0, 600'000);
     r.integer("MAX_CONNECTIONS", c.max_connections, 1, 1'000'000);
     if (auto v = r.raw("CORS_ORIGINS")) {

@@ -29,7 +29,6 @@ struct Config {
     std::chrono::milliseconds read_timeout{10'000};
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds write_timeout{30'000};
-    std::chrono::milliseconds request_timeout{30'000};
     std::chrono::milliseconds shutdown_timeout{25'000};
     std::size_t max_connections = 10'000;
     std::vector<std::string> cors_origins;

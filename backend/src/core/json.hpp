@@ -49,8 +49,8 @@ public:
     const Array& as_array() const { return std::get<Array>(v_); }
     const Object& as_object() const { return std::get<Object>(v_); }
 
-    // The integer value when this is a number whose value is an exact integer in range
-    // ("3", "3.0" and "3e0" all qualify); nullopt otherwise.
+    // The integer value when this is a number whose value is an exact integer with |value| <=
+    // INT64_MAX ("3", "3.0" and "3e0" all qualify; INT64_MIN does not); nullopt otherwise.
     std::optional<std::int64_t> as_exact_int64() const;
 
     // Member lookup on an object (last duplicate wins, as most parsers do); nullptr when absent
