@@ -9,7 +9,9 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <chrono>
+#include <ctime>
 #include <limits>
 
 #include "core/log.hpp"
@@ -57,6 +59,22 @@ bool is_loopback(const asio::ip::address& a) {
     if (a.is_loopback()) return true;
     if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
     return false;
+}
+
+// RFC 9110 Date header, formatted once per second per thread.
+const std::string& http_date_now() {
+    thread_local std::time_t cached_second = 0;
+    thread_local std::string cached;
+    std::time_t now = std::time(nullptr);
+    if (now != cached_second) {
+        cached_second = now;
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached = buf;
+    }
+    return cached;
 }
 
 // Security headers for API responses; the web app's CSP is nginx's business (deploy/).
@@ -125,6 +143,7 @@ void log_access(const std::string& request_id, std::string_view method, std::str
 asio::awaitable<bool> write_response(Server::Impl& srv, beast::tcp_stream& stream, BeastResponse& res, bool keep_alive,
                                      bool head) {
     res.keep_alive(keep_alive);
+    res.set(bhttp::field::date, http_date_now());
     if (head) {
         auto n = res.body().size();
         res.body().clear();
@@ -265,6 +284,13 @@ asio::awaitable<void> run_session(Server::Impl& srv, Loop& loop, tcp::socket soc
                 close_after = true;
             } else if (!parser.is_done()) {
                 parser.body_limit(limit);
+                if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+                    // The client waits for our go-ahead before sending a (large) body.
+                    BeastResponse cont{bhttp::status::continue_, req.version()};
+                    stream.expires_after(opt.write_timeout);
+                    auto [cec, cn] = co_await bhttp::async_write(stream, cont, kTuple);
+                    if (cec) break;
+                }
                 stream.expires_after(opt.read_timeout);
                 auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
                 if (bec) {

@@ -68,6 +68,36 @@ TEST_F(HttpCore, HealthAnswersJsonWithRequestIdAndSecurityHeaders) {
     EXPECT_EQ(r.header_count("X-Content-Type-Options"), 1);
 }
 
+TEST_F(HttpCore, ResponsesCarryAnRfc9110Date) {
+    auto r = http_get(port(), "/health");
+    auto date = r.header("Date");
+    ASSERT_EQ(date.size(), 29u) << date;  // e.g. "Tue, 24 Nov 2026 23:30:00 GMT"
+    EXPECT_EQ(date.substr(26), "GMT");
+    EXPECT_EQ(r.header_count("Date"), 1);
+}
+
+TEST_F(HttpCore, ExpectContinueGetsAGoAheadBeforeTheBody) {
+    Connection c(port(), std::chrono::seconds(5));
+    std::string body = R"({"ok":true})";
+    c.send("POST /__test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    auto cont = c.read_response(true);
+    ASSERT_TRUE(cont.has_value());
+    EXPECT_EQ(cont->status, 100);
+    c.send(body);
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, body);
+    // Too big: refused at once, without asking for the body.
+    Connection big(port(), std::chrono::seconds(5));
+    big.send("POST /__test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+             "Content-Length: 999999999\r\n\r\n");
+    auto refused = big.read_response();
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ(refused->status, 413);
+}
+
 TEST_F(HttpCore, EchoesAValidCallerRequestIdAndReplacesAnInvalidOne) {
     auto r = http_get(port(), "/health", {{"X-Request-Id", "caller-id-123"}});
     EXPECT_EQ(r.header("X-Request-Id"), "caller-id-123");
