@@ -37,6 +37,7 @@ struct Pool::Impl {
     bool last_connect_ok = true;  // false while the database refuses us: requests fail fast
     int connecting = 0;
     int running_slots = 0;
+    bool probing = false;  // one slot is testing whether the database is back
     std::string last_error;
 
     void notify() {
@@ -132,6 +133,9 @@ struct Pool::Impl {
         notify();
     }
 
+    // Keeps slot i connected. While the database refuses us, one slot per pool probes on a short
+    // backoff and the others wait; a successful probe wakes them all, so every slot (and so every
+    // request) recovers within one probe interval of the database coming back.
     asio::awaitable<void> keep_slot(std::size_t i) {
         ++running_slots;
         std::chrono::milliseconds backoff{100};
@@ -142,6 +146,12 @@ struct Pool::Impl {
                 co_await wait_change(Clock::time_point::max());
                 continue;
             }
+            if (!last_connect_ok && probing) {
+                co_await wait_change(Clock::time_point::max());
+                continue;
+            }
+            const bool probe = !last_connect_ok;
+            if (probe) probing = true;
             auto conn = std::make_shared<Connection>(ioc, settings);
             conn->on_change = [this] { notify(); };
             slot = conn;
@@ -152,11 +162,13 @@ struct Pool::Impl {
             --connecting;
             if (closing) {
                 conn->close("pool closing");
+                if (probe) probing = false;
                 break;
             }
             if (r) {
                 if (!last_connect_ok) spdlog::info("postgres: connected again");
                 last_connect_ok = true;
+                if (probe) probing = false;
                 backoff = std::chrono::milliseconds(100);
                 notify();
                 continue;
@@ -168,11 +180,13 @@ struct Pool::Impl {
             last_connect_ok = false;
             metrics::inc("db_connect_failures_total");
             notify();
-            // Exponential backoff with jitter, capped low so recovery is seen within seconds.
+            // Exponential backoff with jitter, capped low: a refused connection costs little and
+            // recovery should be seen within about a second.
             std::uniform_int_distribution<long> jitter(0, backoff.count() / 2);
             asio::steady_timer t(ioc, backoff + std::chrono::milliseconds(jitter(rng)));
             co_await t.async_wait(kTuple);
-            backoff = std::min(backoff * 2, std::chrono::milliseconds(1600));
+            backoff = std::min(backoff * 2, std::chrono::milliseconds(800));
+            if (probe) probing = false;
         }
         --running_slots;
         notify();

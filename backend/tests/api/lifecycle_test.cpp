@@ -95,7 +95,15 @@ TEST(Lifecycle, PostgresOutageIsReportedAndRecoveredWithoutRestart) {
     auto restarted = Clock::now();
     while (status_of(server.port(), "/ready") != 200 && Clock::now() - restarted < 10s) std::this_thread::sleep_for(20ms);
     EXPECT_LT(Clock::now() - restarted, 5s) << "/ready did not recover within 5 s";
-    EXPECT_EQ(status_of(server.port(), "/__test/db"), 200);
+    // Every event-loop thread's pool recovers too (each probes on its own): within a second,
+    // database-backed requests succeed whichever thread serves them.
+    auto ready_at = Clock::now();
+    int consecutive = 0;
+    while (consecutive < 20 && Clock::now() - ready_at < 3s) {
+        consecutive = status_of(server.port(), "/__test/db") == 200 ? consecutive + 1 : 0;
+    }
+    EXPECT_EQ(consecutive, 20);
+    EXPECT_LT(Clock::now() - ready_at, 1500ms);
     EXPECT_TRUE(server.running());
 }
 
