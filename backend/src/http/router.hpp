@@ -36,7 +36,7 @@ public:
     void add(Method method, std::string pattern, Handler handler, RouteOptions options = {});
     RouteMatch match(Method method, std::string_view path) const;
     const std::vector<Route>& routes() const { return routes_; }
-    // The largest body limit of any route registered for this path (used before the method is known).
+
 private:
     std::vector<Route> routes_;
     std::unordered_map<std::string, std::vector<std::size_t>> static_;  // path -> route indexes

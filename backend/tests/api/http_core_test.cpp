@@ -7,6 +7,7 @@
 
 #include "core/json.hpp"
 #include "http_client.hpp"
+#include "openapi_check.hpp"
 #include "server_process.hpp"
 #include "test_db.hpp"
 
@@ -66,6 +67,7 @@ TEST_F(HttpCore, HealthAnswersJsonWithRequestIdAndSecurityHeaders) {
     EXPECT_EQ(r.header("X-Frame-Options"), "DENY");
     EXPECT_EQ(r.header("Cache-Control"), "no-store");
     EXPECT_EQ(r.header_count("X-Content-Type-Options"), 1);
+    EXPECT_CONFORMS("GET", "/health", r);
 }
 
 TEST_F(HttpCore, ResponsesCarryAnRfc9110Date) {
@@ -125,6 +127,7 @@ TEST_F(HttpCore, ReadyReportsPostgresAndMigrations) {
     EXPECT_EQ(checks->find("migrations")->find("status")->as_string(), "ok");
     EXPECT_TRUE(checks->find("migrations")->find("version")->as_exact_int64().has_value());
     EXPECT_EQ(checks->find("redis")->find("status")->as_string(), "not_configured");
+    EXPECT_CONFORMS("GET", "/ready", r);
 }
 
 TEST_F(HttpCore, UnknownRouteIs404Json) { expect_error(http_get(port(), "/no/such/route"), 404, "NOT_FOUND"); }
@@ -304,8 +307,10 @@ TEST_F(HttpCore, MetricsServedToLoopbackOrWithTokenOnly) {
         EXPECT_NE(r.body.find(family), std::string::npos) << family;
     }
     // Through a proxy (nginx adds X-Forwarded-For) loopback is not enough.
+    EXPECT_CONFORMS("GET", "/metrics", r);
     auto proxied = http_get(port(), "/metrics", {{"X-Forwarded-For", "203.0.113.9"}});
     expect_error(proxied, 403, "FORBIDDEN");
+    EXPECT_CONFORMS("GET", "/metrics", proxied);
     auto wrong = http_get(port(), "/metrics", {{"X-Forwarded-For", "203.0.113.9"}, {"Authorization", "Bearer nope"}});
     expect_error(wrong, 403, "FORBIDDEN");
     auto token =
@@ -321,6 +326,26 @@ TEST_F(HttpCore, OpenApiDocumentIsServedAsJson) {
     EXPECT_EQ(doc->find("openapi")->as_string(), "3.1.0");
     EXPECT_TRUE(doc->find("paths")->find("/health"));
     EXPECT_TRUE(doc->find("paths")->find("/ready"));
+    EXPECT_CONFORMS("GET", "/api/v1/openapi.json", r);
+}
+
+TEST(OpenApiCheck, CatchesResponsesThatBreakTheContract) {
+    // The checker itself must be able to fail, or the conformance assertions prove nothing.
+    HttpResponse wrong_shape;
+    wrong_shape.status = 200;
+    wrong_shape.headers = {{"Content-Type", "application/json"}};
+    wrong_shape.body = R"({"status":"fine"})";
+    EXPECT_FALSE(openapi_violations("GET", "/health", wrong_shape).empty());
+    HttpResponse missing = wrong_shape;
+    missing.body = R"({"checks":{}})";
+    EXPECT_FALSE(openapi_violations("GET", "/ready", missing).empty());
+    HttpResponse undocumented_status = wrong_shape;
+    undocumented_status.status = 418;
+    EXPECT_FALSE(openapi_violations("GET", "/health", undocumented_status).empty());
+    EXPECT_FALSE(openapi_violations("GET", "/no/such/path", wrong_shape).empty());
+    HttpResponse ok = wrong_shape;
+    ok.body = R"({"status":"ok"})";
+    EXPECT_TRUE(openapi_violations("GET", "/health", ok).empty());
 }
 
 TEST_F(HttpCore, DatabaseBackedRouteWorks) {
