@@ -9,6 +9,11 @@ namespace flashbill::test {
 std::string pg_admin_url();
 // URL of a database on the harness's PostgreSQL.
 std::string pg_url(const std::string& database);
+// The harness's Redis (redis://127.0.0.1:PORT/0) and SMTP server (port, and the directory where
+// it stores received mail: mail/*.eml and mail/index.jsonl).
+std::string redis_url();
+int smtp_port();
+std::string smtp_dir();
 // The flashbill binary under test.
 std::string flashbill_binary();
 // The repository root (scripts/ live there).
