@@ -15,13 +15,13 @@ db::Params params(const NewJob& j) {
 
 }  // namespace
 
-boost::asio::awaitable<Result<std::string>> enqueue(db::Transaction& tx, const NewJob& job) {
+boost::asio::awaitable<Result<std::string>> enqueue(db::Transaction& tx, NewJob job) {
     auto r = co_await tx.query(kInsert, params(job));
     if (!r) co_return std::move(r).error();
     co_return std::string(r->text(0, 0));
 }
 
-boost::asio::awaitable<Result<std::string>> enqueue(db::Pool& pool, const NewJob& job) {
+boost::asio::awaitable<Result<std::string>> enqueue(db::Pool& pool, NewJob job) {
     auto r = co_await pool.query(kInsert, params(job));
     if (!r) co_return std::move(r).error();
     co_return std::string(r->text(0, 0));

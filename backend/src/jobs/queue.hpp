@@ -21,8 +21,10 @@ struct NewJob {
 };
 
 // Inserts the job in the caller's transaction; returns its id.
-boost::asio::awaitable<Result<std::string>> enqueue(db::Transaction& tx, const NewJob& job);
+// (Coroutine parameters are taken by value: GCC 12 destroys a temporary bound to a const&
+// coroutine parameter twice.)
+boost::asio::awaitable<Result<std::string>> enqueue(db::Transaction& tx, NewJob job);
 // Inserts the job on its own (one statement, committed at once).
-boost::asio::awaitable<Result<std::string>> enqueue(db::Pool& pool, const NewJob& job);
+boost::asio::awaitable<Result<std::string>> enqueue(db::Pool& pool, NewJob job);
 
 }  // namespace flashbill::jobs

@@ -207,17 +207,21 @@ TEST(Queue, EnqueueFollowsTheTransaction) {
             {
                 auto tx = co_await pool.begin();
                 EXPECT_TRUE(tx.ok());
-                auto id = co_await enqueue(*tx, NewJob{"t.count", R"({"a":1})", std::nullopt, 0s, 5});
+                NewJob job{"t.count", R"({"a":1})", std::nullopt, 0s, 5};
+                auto id = co_await enqueue(*tx, job);
                 EXPECT_TRUE(id.ok());
                 co_await tx->rollback();
             }
             {
                 auto tx = co_await pool.begin();
-                auto id = co_await enqueue(*tx, NewJob{"t.count", R"({"a":2})", std::nullopt, 60s, 5});
+                NewJob job{"t.count", R"({"a":2})", std::nullopt, 60s, 5};
+                auto id = co_await enqueue(*tx, job);
                 EXPECT_TRUE(id.ok());
                 EXPECT_TRUE((co_await tx->commit()).ok());
             }
-            auto bad = co_await enqueue(pool, NewJob{"Not A Kind!", "{}", std::nullopt, 0s, 5});
+            // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
+            NewJob bad_job{"Not A Kind!", "{}", std::nullopt, 0s, 5};
+            auto bad = co_await enqueue(pool, bad_job);
             EXPECT_FALSE(bad.ok());
             co_await pool.close();
             finished = true;
