@@ -52,10 +52,13 @@ int main(int argc, char** argv) {
         ->capture_default_str();
 
     auto* serve = cli.add_subcommand("serve", "serve the HTTP API (applies migrations first unless MIGRATE_ON_START=false)");
+    bool no_worker = false;
+    serve->add_flag("--no-worker", no_worker, "do not run the job worker in this process (run `flashbill worker` instead)");
+    auto* worker = cli.add_subcommand("worker", "run only the job worker (emails, PDFs, pushes) until SIGTERM");
     auto* migrate = cli.add_subcommand("migrate", "apply pending database migrations and exit");
     auto* check = cli.add_subcommand("check-config", "validate the configuration and print it with secrets masked");
     auto* version = cli.add_subcommand("version", "print the version");
-    for (auto* sub : {serve, migrate, check}) {
+    for (auto* sub : {serve, worker, migrate, check}) {
         sub->add_option("--env-file", env_file, "optional KEY=VALUE file read before the environment");
     }
 
@@ -81,5 +84,6 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (*migrate) return app::migrate(*cfg);
-    return app::serve(*cfg);
+    if (*worker) return app::worker(*cfg);
+    return app::serve(*cfg, !no_worker);
 }

@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <pthread.h>
+
 #include <csignal>
 
 #include <boost/asio/co_spawn.hpp>
@@ -8,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
 
+#include "app/job_handlers.hpp"
 #include "app/routes.hpp"
 #include "core/log.hpp"
 #include "db/migrator.hpp"
@@ -62,6 +65,30 @@ bool migrate_with_retry(const config::Config& config) {
 
 }  // namespace
 
+int worker(const config::Config& config) {
+    log::init(config.log_level, config.log_json);
+    // Block the stop signals in every thread (the worker's threads inherit the mask) and wait for
+    // them here.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    metrics::register_process_collector(FLASHBILL_VERSION);
+    if (config.migrate_on_start && !migrate_with_retry(config)) return 1;
+    jobs::Registry registry = make_job_registry(config);
+    jobs::Worker w(worker_settings(config), registry);
+    w.start();
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("received signal {}; finishing running jobs", sig);
+    w.stop();
+    spdlog::info("worker stopped");
+    spdlog::default_logger()->flush();
+    return 0;
+}
+
 int migrate(const config::Config& config) {
     log::init(config.log_level, config.log_json);
     auto r = db::migrate(config.database_url);
@@ -73,7 +100,7 @@ int migrate(const config::Config& config) {
     return 0;
 }
 
-int serve(const config::Config& config) {
+int serve(const config::Config& config, bool with_worker) {
     log::init(config.log_level, config.log_json);
     std::signal(SIGPIPE, SIG_IGN);
     describe_metrics();
@@ -131,6 +158,15 @@ int serve(const config::Config& config) {
         server.shutdown();
     });
 
+    // The worker runs beside the event loops on its own threads; it stops after the HTTP side has
+    // drained, letting the jobs it is running finish.
+    jobs::Registry registry = make_job_registry(config);
+    std::unique_ptr<jobs::Worker> job_worker;
+    if (with_worker) {
+        job_worker = std::make_unique<jobs::Worker>(worker_settings(config), registry);
+        job_worker->start();
+    }
+
     bool clean = server.run(
         [&](int i) {
             auto& pool = pools[static_cast<std::size_t>(i)];
@@ -145,6 +181,7 @@ int serve(const config::Config& config) {
                 signals.cancel(ignored);
             }
         });
+    if (job_worker) job_worker->stop();
     spdlog::info(clean ? "shutdown complete" : "shutdown forced after the bound");
     spdlog::default_logger()->flush();
     log::access().flush();

@@ -120,7 +120,16 @@ const std::vector<std::string>& known_keys() {
         "TRUST_PROXY",       "DATABASE_URL",
         "DB_POOL_SIZE",      "DB_STATEMENT_TIMEOUT_MS",
         "DB_CONNECT_TIMEOUT_MS", "MIGRATE_ON_START",
-        "REDIS_URL",         "JWT_SECRET",
+        "REDIS_URL",         "RATE_LIMIT_AUTH",
+        "RATE_LIMIT_PUBLIC", "RATE_LIMIT_API",
+        "WORKER_CONCURRENCY", "JOB_LEASE_SECONDS",
+        "JOB_POLL_INTERVAL_MS", "JOB_BACKOFF_BASE_MS",
+        "JOB_BACKOFF_MAX_MS", "SMTP_URL",
+        "SMTP_USERNAME",     "SMTP_PASSWORD",
+        "SMTP_STARTTLS",     "SMTP_CA_FILE",
+        "MAIL_FROM",         "MAIL_FROM_NAME",
+        "MAIL_OUTBOX_DIR",   "MAIL_TEMPLATES_DIR",
+        "JWT_SECRET",
         "METRICS_TOKEN",     "APP_URL",
         "PUBLIC_URL",        "UPLOAD_DIR",
         "LOG_LEVEL",         "LOG_FORMAT",
@@ -218,6 +227,72 @@ Result<Config> load(const Env& env) {
         c.redis_url->rfind("unix://", 0) != 0) {
         r.fail("REDIS_URL", "must be a redis://, rediss:// or unix:// URL");
     }
+
+    auto rate = [&](const std::string& key, Config::RateRule& out) {
+        auto v = r.raw(key);
+        if (!v) return;
+        // "N/period": 20/min, 5/15min, 1200/60s, 100/hour.
+        auto slash = v->find('/');
+        int n = 0;
+        long long mult = 0, count = 1;
+        bool ok = slash != std::string::npos && slash > 0;
+        if (ok) {
+            auto [p, ec] = std::from_chars(v->data(), v->data() + slash, n);
+            ok = ec == std::errc() && p == v->data() + slash && n > 0;
+        }
+        if (ok) {
+            std::string_view per = std::string_view(*v).substr(slash + 1);
+            std::size_t digits = 0;
+            while (digits < per.size() && per[digits] >= '0' && per[digits] <= '9') ++digits;
+            if (digits > 0) {
+                auto [p, ec] = std::from_chars(per.data(), per.data() + digits, count);
+                ok = ec == std::errc() && count > 0;
+            }
+            std::string_view unit = per.substr(digits);
+            if (unit == "s" || unit == "sec") mult = 1;
+            else if (unit == "m" || unit == "min") mult = 60;
+            else if (unit == "h" || unit == "hour") mult = 3600;
+            else ok = false;
+        }
+        if (!ok || count * mult > 86'400) {
+            r.fail(key, "must look like 20/min, 5/15min, 1200/60s or 100/hour (at most a day), got \"" + *v + "\"");
+            return;
+        }
+        out = Config::RateRule{n, std::chrono::seconds(count * mult)};
+    };
+    rate("RATE_LIMIT_AUTH", c.rate_limit_auth);
+    rate("RATE_LIMIT_PUBLIC", c.rate_limit_public);
+    rate("RATE_LIMIT_API", c.rate_limit_api);
+
+    r.integer("WORKER_CONCURRENCY", c.worker_concurrency, 1, 64);
+    {
+        long long lease = c.job_lease.count();
+        r.integer("JOB_LEASE_SECONDS", lease, 1, 86'400);
+        c.job_lease = std::chrono::seconds(lease);
+    }
+    r.millis("JOB_POLL_INTERVAL_MS", c.job_poll_interval, 10, 600'000);
+    r.millis("JOB_BACKOFF_BASE_MS", c.job_backoff_base, 1, 3'600'000);
+    r.millis("JOB_BACKOFF_MAX_MS", c.job_backoff_max, 1, 86'400'000);
+    if (c.job_backoff_max < c.job_backoff_base) r.fail("JOB_BACKOFF_MAX_MS", "must not be below JOB_BACKOFF_BASE_MS");
+
+    r.opt_str("SMTP_URL", c.smtp_url);
+    if (c.smtp_url && c.smtp_url->rfind("smtp://", 0) != 0 && c.smtp_url->rfind("smtps://", 0) != 0) {
+        r.fail("SMTP_URL", "must be an smtp:// (plain or STARTTLS) or smtps:// (implicit TLS) URL");
+    }
+    r.str("SMTP_USERNAME", c.smtp_username);
+    r.str("SMTP_PASSWORD", c.smtp_password);
+    r.str("SMTP_STARTTLS", c.smtp_starttls);
+    if (c.smtp_starttls != "none" && c.smtp_starttls != "opportunistic" && c.smtp_starttls != "required") {
+        r.fail("SMTP_STARTTLS", "must be none, opportunistic or required");
+    }
+    r.str("SMTP_CA_FILE", c.smtp_ca_file);
+    r.str("MAIL_FROM", c.mail_from);
+    if (c.mail_from.find('@') == std::string::npos || c.mail_from.find_first_of(" <>\r\n") != std::string::npos) {
+        r.fail("MAIL_FROM", "must be a bare address like billing@example.com");
+    }
+    r.str("MAIL_FROM_NAME", c.mail_from_name);
+    r.str("MAIL_OUTBOX_DIR", c.mail_outbox_dir);
+    r.str("MAIL_TEMPLATES_DIR", c.mail_templates_dir);
 
     r.str("JWT_SECRET", c.jwt_secret);
     r.opt_str("METRICS_TOKEN", c.metrics_token);

@@ -44,6 +44,33 @@ struct Config {
     // Redis (optional)
     std::optional<std::string> redis_url;
 
+    // Rate limits: `limit` requests per `period` (API.md §1 defaults).
+    struct RateRule {
+        int limit;
+        std::chrono::seconds period;
+    };
+    RateRule rate_limit_auth{20, std::chrono::seconds(60)};     // per IP on /auth routes
+    RateRule rate_limit_public{60, std::chrono::seconds(60)};   // per IP on /guest routes
+    RateRule rate_limit_api{1200, std::chrono::seconds(60)};    // per user (per IP until signed in)
+
+    // Job worker
+    int worker_concurrency = 2;
+    std::chrono::seconds job_lease{60};
+    std::chrono::milliseconds job_poll_interval{1000};
+    std::chrono::milliseconds job_backoff_base{5000};
+    std::chrono::milliseconds job_backoff_max{3'600'000};
+
+    // Mail: SMTP when SMTP_URL is set, else .eml files in MAIL_OUTBOX_DIR (development).
+    std::optional<std::string> smtp_url;
+    std::string smtp_username;
+    std::string smtp_password;
+    std::string smtp_starttls = "opportunistic";  // none | opportunistic | required
+    std::string smtp_ca_file;
+    std::string mail_from = "no-reply@flashbill.localhost";
+    std::string mail_from_name = "FlashBill";
+    std::string mail_outbox_dir = "var/outbox";
+    std::string mail_templates_dir;  // optional override of the built-in templates
+
     // Security
     std::string jwt_secret;
     std::optional<std::string> metrics_token;

@@ -72,6 +72,36 @@ private:
     std::string error_;
 };
 
+class ConnContext final : public JobContext {
+public:
+    explicit ConnContext(BlockingConn& c) : conn_(c) {}
+    Result<std::vector<std::optional<std::string>>> exec(const std::string& sql,
+                                                         const std::vector<std::optional<std::string>>& params) override {
+        if (!conn_.ensure()) return Error{ErrorCode::kUnavailable, "database unavailable", {}, conn_.error()};
+        std::vector<const char*> values;
+        for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+        ResultPtr r(PQexecParams(conn_.raw(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                 nullptr, nullptr, 0));
+        auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+            std::string why = conn_.raw() ? PQerrorMessage(conn_.raw()) : "no connection";
+            if (PQstatus(conn_.raw()) != CONNECTION_OK) conn_.reset();
+            return Error{ErrorCode::kInternal, "query failed", {}, why};
+        }
+        std::vector<std::optional<std::string>> row;
+        if (st == PGRES_TUPLES_OK && PQntuples(r.get()) > 0) {
+            for (int c = 0; c < PQnfields(r.get()); ++c) {
+                if (PQgetisnull(r.get(), 0, c)) row.emplace_back(std::nullopt);
+                else row.emplace_back(PQgetvalue(r.get(), 0, c));
+            }
+        }
+        return row;
+    }
+
+private:
+    BlockingConn& conn_;
+};
+
 constexpr const char* kLease =
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
     "  locked_until = now() + make_interval(secs => $2::int), locked_by = $1 "
@@ -279,7 +309,8 @@ struct Worker::Impl {
         JobResult result;
         if (const Handler* h = registry.find(job.kind)) {
             try {
-                result = (*h)(job);
+                ConnContext ctx(conn);
+                result = (*h)(job, ctx);
             } catch (const std::exception& e) {
                 result = JobResult::retry(std::string("handler threw: ") + e.what());
             }

@@ -17,9 +17,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "core/error.hpp"
 
 namespace flashbill::jobs {
 
@@ -43,8 +46,18 @@ struct JobResult {
     static JobResult dead(std::string why) { return {Outcome::kDead, std::move(why)}; }
 };
 
+// What a handler may use besides its job: the worker thread's own database connection.
+class JobContext {
+public:
+    virtual ~JobContext() = default;
+    // Runs one statement (text parameters, nullopt = NULL); returns the rows' first column values
+    // of the first row, or an error. Each call is its own transaction.
+    virtual Result<std::vector<std::optional<std::string>>> exec(const std::string& sql,
+                                                                 const std::vector<std::optional<std::string>>& params) = 0;
+};
+
 // Runs on a worker thread; may block. Exceptions count as transient failures.
-using Handler = std::function<JobResult(const Job&)>;
+using Handler = std::function<JobResult(const Job&, JobContext&)>;
 
 class Registry {
 public:

@@ -69,7 +69,7 @@ TEST(Worker, RunsEveryJobExactlyOnce) {
     std::mutex mu;
     std::multiset<std::string> seen;
     Registry reg;
-    reg.add("t.count", [&](const Job& j) {
+    reg.add("t.count", [&](const Job& j, JobContext&) {
         std::lock_guard lock(mu);
         seen.insert(j.id);
         return JobResult::done();
@@ -88,7 +88,7 @@ TEST(Worker, TransientFailuresRetryWithBackoffThenSucceed) {
     enqueue_sql(db, "t.flaky", 5);
     std::atomic<int> calls{0};
     Registry reg;
-    reg.add("t.flaky", [&](const Job& j) {
+    reg.add("t.flaky", [&](const Job& j, JobContext&) {
         ++calls;
         if (j.attempts < 3) return JobResult::retry("temporary failure " + std::to_string(j.attempts));
         return JobResult::done();
@@ -105,7 +105,7 @@ TEST(Worker, PermanentFailureGoesDeadAtOnceWithTheReason) {
     TestDatabase db;
     enqueue_sql(db, "t.bad", 1);
     Registry reg;
-    reg.add("t.bad", [](const Job&) { return JobResult::dead("550 5.1.1 no such user"); });
+    reg.add("t.bad", [](const Job&, JobContext&) { return JobResult::dead("550 5.1.1 no such user"); });
     Worker w(fast(db), reg);
     w.start();
     EXPECT_TRUE(eventually(db, "SELECT state || ' ' || attempts FROM jobs", "dead 1"));
@@ -118,7 +118,7 @@ TEST(Worker, GivesUpAfterMaxAttempts) {
     TestDatabase db;
     enqueue_sql(db, "t.always_fails", 1, 3);
     Registry reg;
-    reg.add("t.always_fails", [](const Job& j) { return JobResult::retry("still down " + std::to_string(j.attempts)); });
+    reg.add("t.always_fails", [](const Job& j, JobContext&) { return JobResult::retry("still down " + std::to_string(j.attempts)); });
     Worker w(fast(db), reg);
     w.start();
     EXPECT_TRUE(eventually(db, "SELECT state || ' ' || attempts FROM jobs", "dead 3"));
@@ -131,7 +131,7 @@ TEST(Worker, HandlerExceptionsAndUnknownKindsAreRetriedNotLost) {
     enqueue_sql(db, "t.throws", 1, 2);
     enqueue_sql(db, "t.unknown", 1, 2);
     Registry reg;
-    reg.add("t.throws", [](const Job&) -> JobResult { throw std::runtime_error("boom"); });
+    reg.add("t.throws", [](const Job&, JobContext&) -> JobResult { throw std::runtime_error("boom"); });
     Worker w(fast(db), reg);
     w.start();
     EXPECT_TRUE(eventually(db, "SELECT count(*) FROM jobs WHERE state = 'dead' AND attempts = 2", "2"));
@@ -147,7 +147,7 @@ TEST(Worker, ExpiredLeaseOfADeadWorkerIsTakenBackAndRun) {
             "VALUES ('t.count', 'running', 1, now() - interval '1 second', 'gone-host:1:0')");
     std::atomic<int> runs{0};
     Registry reg;
-    reg.add("t.count", [&](const Job&) {
+    reg.add("t.count", [&](const Job&, JobContext&) {
         ++runs;
         return JobResult::done();
     });
@@ -164,7 +164,7 @@ TEST(Worker, NotifyWakesAnIdleWorkerWithoutWaitingForThePoll) {
     s.poll_interval = 10s;  // only NOTIFY can make this fast
     s.concurrency = 1;
     Registry reg;
-    reg.add("t.count", [](const Job&) { return JobResult::done(); });
+    reg.add("t.count", [](const Job&, JobContext&) { return JobResult::done(); });
     Worker w(s, reg);
     w.start();
     std::this_thread::sleep_for(300ms);  // let the worker go idle and the listener LISTEN
@@ -180,7 +180,7 @@ TEST(Worker, StopLetsTheRunningJobFinish) {
     enqueue_sql(db, "t.slow", 1);
     std::atomic<bool> started{false};
     Registry reg;
-    reg.add("t.slow", [&](const Job&) {
+    reg.add("t.slow", [&](const Job&, JobContext&) {
         started = true;
         std::this_thread::sleep_for(500ms);
         return JobResult::done();

@@ -22,7 +22,8 @@ extern char** environ;
 
 namespace flashbill::test {
 
-ServerProcess::ServerProcess(std::map<std::string, std::string> env, bool wait) {
+ServerProcess::ServerProcess(std::map<std::string, std::string> env, bool wait, std::vector<std::string> args)
+    : args_(std::move(args)) {
     env_ = {{"FLASHBILL_ENV", "test"},
             {"TEST_ROUTES", "true"},
             {"LOG_FORMAT", "json"},
@@ -79,8 +80,10 @@ void ServerProcess::start() {
     envp.push_back(nullptr);
     char* pid_slot = env_strings[env_strings.size() - 1].data() + std::strlen("LISTEN_PID=");
     std::string bin = flashbill_binary();
-    char serve[] = "serve";
-    char* argv[] = {bin.data(), serve, nullptr};
+    std::vector<std::string> arg_strings = args_;
+    std::vector<char*> argv{bin.data()};
+    for (auto& a : arg_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
     int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     int lfd = listen_fd_;
 
@@ -105,7 +108,7 @@ void ServerProcess::start() {
         } while (self > 0);
         for (int i = 0; i < n; ++i) pid_slot[i] = digits[n - 1 - i];
         pid_slot[n] = '\0';
-        ::execve(argv[0], argv, envp.data());
+        ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }
     ::close(log_fd);

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace flashbill::test {
 
@@ -17,7 +18,10 @@ class ServerProcess {
 public:
     // env: extra environment for the child (merged over a test default set: FLASHBILL_ENV=test,
     // TEST_ROUTES=true, LOG_FORMAT=json, THREADS=2). Starts the process and waits for /health.
-    explicit ServerProcess(std::map<std::string, std::string> env, bool wait_healthy = true);
+    // args: the subcommand and its flags (default "serve"; "worker" runs a job worker, which has no
+    // HTTP side: pass wait_healthy = false).
+    explicit ServerProcess(std::map<std::string, std::string> env, bool wait_healthy = true,
+                           std::vector<std::string> args = {"serve"});
     ~ServerProcess();
     ServerProcess(const ServerProcess&) = delete;
     ServerProcess& operator=(const ServerProcess&) = delete;
@@ -38,6 +42,7 @@ public:
 
 private:
     std::map<std::string, std::string> env_;
+    std::vector<std::string> args_;
     int listen_fd_ = -1;
     std::uint16_t port_ = 0;
     pid_t pid_ = -1;

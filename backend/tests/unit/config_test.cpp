@@ -512,3 +512,38 @@ TEST(ConfigEnvironmentName, NamesEachEnvironment) {
 
 }  // namespace
 }  // namespace flashbill
+
+namespace flashbill::config {
+namespace {
+
+TEST(ConfigRateLimits, ParsesCountPerPeriod) {
+    auto c = load({{"RATE_LIMIT_AUTH", "5/15min"}, {"RATE_LIMIT_PUBLIC", "100/hour"}, {"RATE_LIMIT_API", "1200/60s"}});
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->rate_limit_auth.limit, 5);
+    EXPECT_EQ(c->rate_limit_auth.period, std::chrono::seconds(900));
+    EXPECT_EQ(c->rate_limit_public.period, std::chrono::seconds(3600));
+    EXPECT_EQ(c->rate_limit_api.limit, 1200);
+    EXPECT_EQ(c->rate_limit_api.period, std::chrono::seconds(60));
+}
+
+TEST(ConfigRateLimits, RejectsMalformedRulesNamingTheKey) {
+    for (const char* bad : {"20", "0/min", "-1/min", "20/fortnight", "/min", "20/0s", "20/2days", "x/min", "20/25h"}) {
+        SCOPED_TRACE(bad);
+        auto c = load({{"RATE_LIMIT_API", bad}});
+        ASSERT_FALSE(c.ok());
+        ASSERT_EQ(c.error().details.size(), 1u);
+        EXPECT_EQ(c.error().details[0].field, "RATE_LIMIT_API");
+    }
+}
+
+TEST(ConfigMail, ValidatesSmtpSettings) {
+    EXPECT_TRUE(load({{"SMTP_URL", "smtps://mail.example.com:465"}, {"SMTP_STARTTLS", "required"}}).ok());
+    auto bad = load({{"SMTP_URL", "http://mail"}, {"SMTP_STARTTLS", "maybe"}, {"MAIL_FROM", "Billing <b@x.com>"}});
+    ASSERT_FALSE(bad.ok());
+    std::set<std::string> fields;
+    for (auto& d : bad.error().details) fields.insert(d.field);
+    EXPECT_EQ(fields, (std::set<std::string>{"SMTP_URL", "SMTP_STARTTLS", "MAIL_FROM"}));
+}
+
+}  // namespace
+}  // namespace flashbill::config
