@@ -17,6 +17,7 @@
 #include "db/pool.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
+#include "redis/client.hpp"
 
 #ifndef FLASHBILL_VERSION
 #define FLASHBILL_VERSION "dev"
@@ -151,6 +152,16 @@ int serve(const config::Config& config, bool with_worker) {
     pool_settings.connect_timeout = config.db_connect_timeout;
 
     std::vector<std::unique_ptr<db::Pool>> pools(static_cast<std::size_t>(server.thread_count()));
+    std::vector<std::unique_ptr<redis::Client>> redis_clients(static_cast<std::size_t>(server.thread_count()));
+    std::optional<redis::Settings> redis_settings;
+    if (config.redis_url) {
+        auto parsed = redis::parse_url(*config.redis_url);
+        if (!parsed) {
+            spdlog::critical("REDIS_URL: {}", parsed.error().message);
+            return 1;
+        }
+        redis_settings = *parsed;
+    }
     asio::signal_set signals(server.context(0), SIGTERM, SIGINT);
     signals.async_wait([&server](const boost::system::error_code& ec, int sig) {
         if (ec) return;
@@ -173,9 +184,16 @@ int serve(const config::Config& config, bool with_worker) {
             pool = std::make_unique<db::Pool>(server.context(i), pool_settings);
             db::Pool::set_current(pool.get());
             pool->start();
+            if (redis_settings) {
+                auto& client = redis_clients[static_cast<std::size_t>(i)];
+                client = std::make_unique<redis::Client>(server.context(i), *redis_settings);
+                redis::Client::set_current(client.get());
+                client->start();
+            }
         },
         [&](int i) -> asio::awaitable<void> {
             co_await pools[static_cast<std::size_t>(i)]->close();
+            if (auto& client = redis_clients[static_cast<std::size_t>(i)]) co_await client->close();
             if (i == 0) {
                 boost::system::error_code ignored;
                 signals.cancel(ignored);
@@ -191,6 +209,7 @@ int serve(const config::Config& config, bool with_worker) {
         std::_Exit(1);
     }
     pools.clear();
+    redis_clients.clear();
     return 0;
 }
 

@@ -9,6 +9,8 @@
 #include "db/migrator.hpp"
 #include "db/pool.hpp"
 #include "metrics/metrics.hpp"
+#include "redis/client.hpp"
+#include "redis/rate_limiter.hpp"
 
 namespace flashbill::app {
 
@@ -62,7 +64,19 @@ asio::awaitable<Response> ready(RequestContext& ctx, const config::Config& cfg) 
     }
     w.end_object();
     w.key("redis").begin_object();
-    w.field("status", cfg.redis_url ? "unknown" : "not_configured");
+    if (!cfg.redis_url) {
+        w.field("status", "not_configured");
+    } else {
+        bool up = false;
+        if (auto* client = redis::Client::current()) {
+            std::vector<std::string> ping{"PING"};
+            auto pong = co_await client->command(std::move(ping));
+            up = pong.ok() && pong->type != redis::Reply::Type::kError;
+        }
+        w.field("status", up ? "ok" : "unavailable");
+        // Redis only speeds things up and shares limits; without it the node still serves.
+        if (!up && status == 200) overall = "degraded";
+    }
     w.end_object();
     w.end_object();
     w.field("status", overall);
@@ -93,12 +107,41 @@ void add_ops_routes(http::Router& router, const config::Config& config) {
         r.body = metrics::render();
         co_return r;
     });
-    router.add(Method::kGet, "/api/v1/openapi.json", [](RequestContext&) -> asio::awaitable<Response> {
+    router.add(Method::kGet, "/api/v1/openapi.json",
+               rate_limited(RateGroup::kApi, config, [](RequestContext&) -> asio::awaitable<Response> {
+                   Response r;
+                   r.body = openapi_json();
+                   r.headers.push_back({"Cache-Control", "public, max-age=300"});
+                   co_return r;
+               }));
+}
+
+redis::RateLimiter& shared_limiter() {
+    static redis::RateLimiter limiter;
+    return limiter;
+}
+
+http::Handler rate_limited(RateGroup group, const config::Config& config, http::Handler inner) {
+    const config::Config::RateRule& rule = group == RateGroup::kAuth     ? config.rate_limit_auth
+                                           : group == RateGroup::kPublic ? config.rate_limit_public
+                                                                         : config.rate_limit_api;
+    std::string name = group == RateGroup::kAuth ? "auth" : group == RateGroup::kPublic ? "public" : "api";
+    redis::Rule limiter_rule{name, rule.limit, rule.period};
+    return [limiter_rule, inner = std::move(inner)](RequestContext& ctx) -> asio::awaitable<Response> {
+        std::string key = ctx.remote_address();
+        redis::Decision d = co_await shared_limiter().hit(limiter_rule, key, 1);
         Response r;
-        r.body = openapi_json();
-        r.headers.push_back({"Cache-Control", "public, max-age=300"});
+        if (!d.allowed) {
+            r = ctx.error(Error{ErrorCode::kRateLimited, "too many requests; retry later", {}});
+            r.headers.push_back({"Retry-After", std::to_string(std::max<long long>(1, d.retry_after.count()))});
+        } else {
+            r = co_await inner(ctx);
+        }
+        r.headers.push_back({"RateLimit-Limit", std::to_string(d.limit)});
+        r.headers.push_back({"RateLimit-Remaining", std::to_string(std::max(0, d.remaining))});
+        r.headers.push_back({"RateLimit-Reset", std::to_string(d.reset_after.count())});
         co_return r;
-    });
+    };
 }
 
 void add_test_routes(http::Router& router, const config::Config& config) {

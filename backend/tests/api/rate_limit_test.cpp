@@ -1,0 +1,132 @@
+// Rate limits through the real binary: shared by nodes through Redis, and kept in-process when
+// Redis goes away, never failing a request because of Redis.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "core/json.hpp"
+#include "http_client.hpp"
+#include "openapi_check.hpp"
+#include "server_process.hpp"
+#include "test_db.hpp"
+#include "test_env.hpp"
+
+namespace flashbill::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::uint16_t unused_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+class OwnRedis {
+public:
+    OwnRedis() : dir_(make_temp_dir("redis")), port_(unused_port()) { start(); }
+    ~OwnRedis() { stop(); }
+    void start() {
+        ASSERT_EQ(std::system((repo_root() + "/scripts/redis start --dir " + dir_ + " --port " + std::to_string(port_) +
+                               " >/dev/null 2>&1")
+                                  .c_str()),
+                  0);
+    }
+    void stop() { (void)std::system((repo_root() + "/scripts/redis stop --dir " + dir_ + " >/dev/null 2>&1").c_str()); }
+    std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+
+private:
+    std::string dir_;
+    std::uint16_t port_;
+};
+
+const std::string kLimited = "/api/v1/openapi.json";
+
+TEST(RateLimits, HoldAcrossTwoNodesSharingRedis) {
+    TestDatabase db;
+    OwnRedis redis;
+    std::map<std::string, std::string> env{
+        {"DATABASE_URL", db.url()}, {"REDIS_URL", redis.url()}, {"RATE_LIMIT_API", "6/min"}};
+    ServerProcess a(env), b(env);
+    for (int i = 0; i < 3; ++i) {
+        auto ra = http_get(a.port(), kLimited);
+        auto rb = http_get(b.port(), kLimited);
+        EXPECT_EQ(ra.status, 200);
+        EXPECT_EQ(rb.status, 200);
+        EXPECT_EQ(ra.header("RateLimit-Limit"), "6");
+    }
+    // Six requests were spread over two nodes: the seventh is refused, whichever node gets it.
+    auto refused = http_get(a.port(), kLimited);
+    EXPECT_EQ(refused.status, 429);
+    auto err = json::parse(refused.body);
+    ASSERT_TRUE(err.ok());
+    EXPECT_EQ(err->find("error")->find("code")->as_string(), "RATE_LIMITED");
+    int retry_after = std::atoi(refused.header("Retry-After").c_str());
+    EXPECT_GE(retry_after, 1);
+    EXPECT_LE(retry_after, 60);
+    EXPECT_EQ(refused.header("RateLimit-Remaining"), "0");
+    EXPECT_FALSE(refused.header("RateLimit-Reset").empty());
+    EXPECT_EQ(http_get(b.port(), kLimited).status, 429);
+    // Health and readiness are never limited (monitors and load balancers poll them).
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(http_get(a.port(), "/health").status, 200);
+}
+
+TEST(RateLimits, ContinueInProcessWhenRedisStopsAndNoRequestFails) {
+    TestDatabase db;
+    OwnRedis redis;
+    ServerProcess server({{"DATABASE_URL", db.url()}, {"REDIS_URL", redis.url()}, {"RATE_LIMIT_API", "20/min"}});
+    EXPECT_EQ(http_get(server.port(), kLimited).status, 200);
+    redis.stop();
+    // Every answer is a deliberate 200 or 429 — never a 5xx because Redis is gone.
+    int ok = 0, limited = 0, other = 0;
+    for (int i = 0; i < 40; ++i) {
+        auto r = http_get(server.port(), kLimited);
+        if (r.status == 200) ++ok;
+        else if (r.status == 429) ++limited;
+        else ++other;
+    }
+    EXPECT_EQ(other, 0);
+    EXPECT_GT(limited, 0) << "limiting stopped with Redis";
+    EXPECT_LE(ok, 20);
+    auto ready = http_get(server.port(), "/ready");
+    EXPECT_EQ(ready.status, 200) << ready.body;
+    auto doc = json::parse(ready.body);
+    ASSERT_TRUE(doc.ok());
+    EXPECT_EQ(doc->find("status")->as_string(), "degraded");
+    EXPECT_EQ(doc->find("checks")->find("redis")->find("status")->as_string(), "unavailable");
+    EXPECT_CONFORMS("GET", "/ready", ready);
+    auto metrics = http_get(server.port(), "/metrics").body;
+    EXPECT_NE(metrics.find("rate_limiter_fallback_total"), std::string::npos);
+
+    redis.start();
+    bool back = false;
+    for (int i = 0; i < 100 && !back; ++i) {
+        auto r = json::parse(http_get(server.port(), "/ready").body);
+        back = r && r->find("status")->as_string() == "ok";
+        if (!back) std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_TRUE(back) << "Redis recovery not seen by /ready";
+}
+
+TEST(RateLimits, ReadyReportsRedisWhenConfigured) {
+    TestDatabase db;
+    ServerProcess server({{"DATABASE_URL", db.url()}, {"REDIS_URL", redis_url()}});
+    auto ready = http_get(server.port(), "/ready");
+    ASSERT_EQ(ready.status, 200);
+    auto doc = json::parse(ready.body);
+    EXPECT_EQ(doc->find("status")->as_string(), "ok");
+    EXPECT_EQ(doc->find("checks")->find("redis")->find("status")->as_string(), "ok");
+}
+
+}  // namespace
+}  // namespace flashbill::test
