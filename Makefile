@@ -7,6 +7,9 @@ BUILD_TYPE  ?= RelWithDebInfo
 WERROR      ?= $(if $(CI),ON,OFF)
 JOBS        ?= $(shell nproc)
 
+# ccache: paths relative to the checkout, so any clone (CI's included) reuses the cache.
+export CCACHE_BASEDIR := $(CURDIR)
+
 CMAKE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DFLASHBILL_WERROR=$(WERROR)
 
 .PHONY: run test test-asan build deps bench format clean
