@@ -202,7 +202,7 @@ int serve(const config::Config& config, bool with_worker) {
     if (job_worker) job_worker->stop();
     spdlog::info(clean ? "shutdown complete" : "shutdown forced after the bound");
     spdlog::default_logger()->flush();
-    log::access().flush();
+    log::flush_access_log();
     if (!clean) {
         // Loops were stopped with work pending; tearing down their objects is not safe.
         std::fflush(stdout);

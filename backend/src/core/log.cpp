@@ -3,6 +3,9 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 
 #include "core/json.hpp"
@@ -22,7 +25,29 @@ public:
     std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
 };
 
-std::shared_ptr<spdlog::logger> g_access;
+constexpr std::size_t kAccessBufferBytes = 64 * 1024;
+
+struct AccessBuffer {
+    std::string data;
+    ~AccessBuffer() { write_out(); }
+    void write_out() {
+        std::size_t off = 0;
+        while (off < data.size()) {
+            ssize_t n = ::write(STDOUT_FILENO, data.data() + off, data.size() - off);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                break;  // stdout gone: nothing sensible to do with the log
+            }
+            off += static_cast<std::size_t>(n);
+        }
+        data.clear();
+    }
+};
+
+AccessBuffer& access_buffer() {
+    thread_local AccessBuffer buffer;
+    return buffer;
+}
 
 }  // namespace
 
@@ -41,17 +66,18 @@ void init(std::string_view level, bool json_format) {
     logger->flush_on(spdlog::level::warn);
     spdlog::set_default_logger(logger);
 
-    g_access = std::make_shared<spdlog::logger>("access", sink);
-    g_access->set_pattern("%v", spdlog::pattern_time_type::utc);
-    g_access->set_level(spdlog::level::info);
-    // stdout is block-buffered when it is a pipe or file; flush at least once a second so the
-    // journal is never more than a second behind.
-    spdlog::flush_every(std::chrono::seconds(1));
+    // Application logs are rare and flushed per line (the console sink does); warnings and errors
+    // must never wait in a buffer.
 }
 
-spdlog::logger& access() {
-    if (!g_access) g_access = spdlog::default_logger();
-    return *g_access;
+void access_line(std::string_view json_line) {
+    AccessBuffer& b = access_buffer();
+    if (b.data.capacity() < kAccessBufferBytes) b.data.reserve(kAccessBufferBytes);
+    b.data.append(json_line);
+    b.data.push_back('\n');
+    if (b.data.size() >= kAccessBufferBytes - 1024) b.write_out();
 }
+
+void flush_access_log() { access_buffer().write_out(); }
 
 }  // namespace flashbill::log

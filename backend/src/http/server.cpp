@@ -16,6 +16,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/log.hpp"
 #include "http/session.hpp"
 #include "metrics/metrics.hpp"
 #include "spdlog/spdlog.h"
@@ -93,6 +94,16 @@ asio::awaitable<void> accept_loop(Server::Impl& srv, Loop& loop) {
     }
 }
 
+// The access log is buffered per thread; its loop writes it out at least once a second.
+asio::awaitable<void> flush_access_log_every_second(Server::Impl& srv, Loop& loop) {
+    asio::steady_timer t(loop.ioc);
+    while (!srv.stopping) {
+        t.expires_after(std::chrono::seconds(1));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        log::flush_access_log();
+    }
+}
+
 // Closes idle connections during shutdown: at once for connections that already served a
 // request (clients retry those), after a short grace for fresh ones whose request may be in flight.
 void close_idle(Loop& loop, bool include_fresh) {
@@ -111,6 +122,7 @@ bool Server::run(const std::function<void(int)>& on_start, const std::function<a
         Loop& loop = *srv.loops[static_cast<std::size_t>(i)];
         on_start(i);
         asio::co_spawn(loop.ioc, accept_loop(srv, loop), asio::detached);
+        asio::co_spawn(loop.ioc, flush_access_log_every_second(srv, loop), asio::detached);
         for (;;) {
             try {
                 loop.ioc.run();
@@ -119,6 +131,7 @@ bool Server::run(const std::function<void(int)>& on_start, const std::function<a
                 spdlog::error("event loop {}: unhandled exception: {}", i, e.what());
             }
         }
+        log::flush_access_log();
         if (i != 0) srv.loop_done(i);
     };
     for (int i = 1; i < thread_count(); ++i) threads.emplace_back(body, i);

@@ -136,7 +136,7 @@ void log_access(const std::string& request_id, std::string_view method, std::str
     w.field("duration_us", static_cast<std::int64_t>(elapsed.count() / 1000));
     w.field("remote", remote);
     w.end_object();
-    log::access().info(w.str());
+    log::access_line(w.str());
 }
 
 // Writes a response and reports whether the connection may stay open.

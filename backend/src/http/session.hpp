@@ -30,7 +30,9 @@ struct Connection {
 };
 
 struct Loop {
-    boost::asio::io_context ioc{1};
+    // Each loop's sockets and timers are only ever touched from its own thread, so the reactor
+    // needs no locks; cross-thread work goes through post(), whose scheduler lock stays.
+    boost::asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work =
         boost::asio::make_work_guard(ioc);
     std::optional<boost::asio::ip::tcp::acceptor> acceptor;
