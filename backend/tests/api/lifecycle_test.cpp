@@ -14,6 +14,7 @@
 
 #include "core/json.hpp"
 #include "http_client.hpp"
+#include "own_service.hpp"
 #include "server_process.hpp"
 #include "test_db.hpp"
 #include "test_env.hpp"
@@ -24,38 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-int run(const std::string& cmd) { return std::system(cmd.c_str()); }
-
-// A PostgreSQL cluster of the test's own, so it can be stopped without disturbing other tests.
-class OwnPostgres {
-public:
-    OwnPostgres() : dir_(make_temp_dir("pg")), port_(free_port()) { start(); }
-    ~OwnPostgres() { run(repo_root() + "/scripts/pg stop --immediate --dir " + dir_ + "/pg >/dev/null 2>&1"); }
-    void start() {
-        ASSERT_EQ(run(repo_root() + "/scripts/pg start --dir " + dir_ + "/pg --port " + std::to_string(port_) +
-                      " >/dev/null 2>&1"),
-                  0);
-    }
-    void stop() { ASSERT_EQ(run(repo_root() + "/scripts/pg stop --dir " + dir_ + "/pg >/dev/null 2>&1"), 0); }
-    std::string url() const { return "postgresql://flashbill@127.0.0.1:" + std::to_string(port_) + "/flashbill"; }
-
-private:
-    std::string dir_;
-    std::uint16_t port_;
-};
-
 int status_of(std::uint16_t port, const std::string& target) {
     try {
         return http_get(port, target).status;
@@ -65,7 +34,7 @@ int status_of(std::uint16_t port, const std::string& target) {
 }
 
 TEST(Lifecycle, PostgresOutageIsReportedAndRecoveredWithoutRestart) {
-    OwnPostgres pg;
+    OwnService pg("pg");
     ServerProcess server({{"DATABASE_URL", pg.url()}, {"DB_CONNECT_TIMEOUT_MS", "1000"}});
     ASSERT_EQ(status_of(server.port(), "/ready"), 200);
     ASSERT_EQ(status_of(server.port(), "/__test/db"), 200);

@@ -11,6 +11,7 @@
 #include "core/json.hpp"
 #include "http_client.hpp"
 #include "openapi_check.hpp"
+#include "own_service.hpp"
 #include "server_process.hpp"
 #include "test_db.hpp"
 #include "test_env.hpp"
@@ -20,41 +21,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::uint16_t unused_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-class OwnRedis {
-public:
-    OwnRedis() : dir_(make_temp_dir("redis")), port_(unused_port()) { start(); }
-    ~OwnRedis() { stop(); }
-    void start() {
-        ASSERT_EQ(std::system((repo_root() + "/scripts/redis start --dir " + dir_ + " --port " + std::to_string(port_) +
-                               " >/dev/null 2>&1")
-                                  .c_str()),
-                  0);
-    }
-    void stop() { (void)std::system((repo_root() + "/scripts/redis stop --dir " + dir_ + " >/dev/null 2>&1").c_str()); }
-    std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
-
-private:
-    std::string dir_;
-    std::uint16_t port_;
-};
-
 const std::string kLimited = "/api/v1/openapi.json";
 
 TEST(RateLimits, HoldAcrossTwoNodesSharingRedis) {
     TestDatabase db;
-    OwnRedis redis;
+    OwnService redis("redis");
     std::map<std::string, std::string> env{
         {"DATABASE_URL", db.url()}, {"REDIS_URL", redis.url()}, {"RATE_LIMIT_API", "6/min"}};
     ServerProcess a(env), b(env);
@@ -83,7 +54,7 @@ TEST(RateLimits, HoldAcrossTwoNodesSharingRedis) {
 
 TEST(RateLimits, ContinueInProcessWhenRedisStopsAndNoRequestFails) {
     TestDatabase db;
-    OwnRedis redis;
+    OwnService redis("redis");
     ServerProcess server({{"DATABASE_URL", db.url()}, {"REDIS_URL", redis.url()}, {"RATE_LIMIT_API", "20/min"}});
     EXPECT_EQ(http_get(server.port(), kLimited).status, 200);
     redis.stop();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/json.hpp"
+#include "own_service.hpp"
 #include "server_process.hpp"
 #include "test_db.hpp"
 #include "test_env.hpp"
@@ -20,36 +21,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::uint16_t unused_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 // An SMTP server of the test's own (scripts/smtp), so it can be stopped or made to reject.
-class OwnSmtp {
+class OwnSmtp : public OwnService {
 public:
-    OwnSmtp() : dir_(make_temp_dir("smtp")), port_(unused_port()) {}
-    ~OwnSmtp() { stop(); }
-    void start() {
-        ASSERT_EQ(std::system((repo_root() + "/scripts/smtp start --dir " + dir_ + " --port " + std::to_string(port_) +
-                               " >/dev/null 2>&1")
-                                  .c_str()),
-                  0);
-    }
-    void stop() { (void)std::system((repo_root() + "/scripts/smtp stop --dir " + dir_ + " >/dev/null 2>&1").c_str()); }
-    void reject_with(const std::string& reply) { std::ofstream(dir_ + "/reject") << reply << "\n"; }
-    std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+    explicit OwnSmtp(bool start_now = true) : OwnService("smtp", start_now) {}
+    void reject_with(const std::string& reply) { std::ofstream(dir() + "/reject") << reply << "\n"; }
     // Message-IDs of every received message, in order.
     std::vector<std::string> received_ids() const {
         std::vector<std::string> ids;
-        std::ifstream in(dir_ + "/mail/index.jsonl");
+        std::ifstream in(dir() + "/mail/index.jsonl");
         std::string line;
         while (std::getline(in, line)) {
             auto v = json::parse(line);
@@ -59,10 +39,6 @@ public:
         }
         return ids;
     }
-
-private:
-    std::string dir_;
-    std::uint16_t port_;
 };
 
 std::map<std::string, std::string> env(const TestDatabase& db, const OwnSmtp& smtp) {
@@ -94,7 +70,6 @@ bool wait_for(const TestDatabase& db, const std::string& sql, const std::string&
 TEST(MailJobs, EveryMessageArrivesOnceWithItsJobMessageId) {
     TestDatabase db;
     OwnSmtp smtp;
-    smtp.start();
     enqueue_mails(db, 30);
     ServerProcess worker(env(db, smtp), false, {"worker"});
     ASSERT_TRUE(wait_for(db, "SELECT count(*) FROM jobs WHERE state = 'done'", "30", 60s)) << worker.log();
@@ -114,7 +89,7 @@ TEST(MailJobs, EveryMessageArrivesOnceWithItsJobMessageId) {
 
 TEST(MailJobs, MailWaitsWhileTheServerIsDownAndGoesOutWhenItReturns) {
     TestDatabase db;
-    OwnSmtp smtp;  // not started yet: nothing listens on its port
+    OwnSmtp smtp(false);  // not started yet: nothing listens on its port
     enqueue_mails(db, 5);
     ServerProcess worker(env(db, smtp), false, {"worker"});
     ASSERT_TRUE(wait_for(db, "SELECT count(*) FROM jobs WHERE state = 'queued' AND attempts >= 2", "5", 30s))
@@ -130,7 +105,6 @@ TEST(MailJobs, MailWaitsWhileTheServerIsDownAndGoesOutWhenItReturns) {
 TEST(MailJobs, PermanentRejectionEndsDeadWithTheServersReply) {
     TestDatabase db;
     OwnSmtp smtp;
-    smtp.start();
     smtp.reject_with("550 5.1.1 mailbox unavailable");
     enqueue_mails(db, 1);
     ServerProcess worker(env(db, smtp), false, {"worker"});
