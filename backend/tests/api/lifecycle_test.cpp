@@ -174,29 +174,29 @@ TEST(Lifecycle, RestartsOnAHeldSocketDropNoRequestUnderLoad) {
     EXPECT_GT(ok.load(), 200);
 }
 
-TEST(Lifecycle, RefusesToStartInProductionWithInsecureDefaults) {
-    // check-config is the same validation serve runs first.
-    std::string cmd = "env FLASHBILL_ENV=production JWT_SECRET=short " + flashbill_binary() + " check-config 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
+// Runs a shell command; returns its exit status and combined output.
+std::pair<int, std::string> run_capturing(const std::string& cmd) {
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) return {-1, "popen failed"};
     std::string out;
     char buf[512];
     while (std::fgets(buf, sizeof buf, p)) out += buf;
     int status = ::pclose(p);
-    EXPECT_NE(WEXITSTATUS(status), 0);
+    return {WEXITSTATUS(status), out};
+}
+
+TEST(Lifecycle, RefusesToStartInProductionWithInsecureDefaults) {
+    // check-config is the same validation serve runs first.
+    auto [code, out] = run_capturing("env FLASHBILL_ENV=production JWT_SECRET=short " + flashbill_binary() +
+                                     " check-config");
+    EXPECT_NE(code, 0);
     EXPECT_NE(out.find("JWT_SECRET"), std::string::npos) << out;
     EXPECT_NE(out.find("DATABASE_URL"), std::string::npos) << out;
 }
 
 TEST(Lifecycle, InvalidConfigurationStopsStartupNamingTheKey) {
-    std::string cmd = "env PORT=notaport " + flashbill_binary() + " serve 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    int status = ::pclose(p);
-    EXPECT_EQ(WEXITSTATUS(status), 2);
+    auto [code, out] = run_capturing("env PORT=notaport " + flashbill_binary() + " serve");
+    EXPECT_EQ(code, 2);
     EXPECT_NE(out.find("PORT"), std::string::npos) << out;
 }
 
