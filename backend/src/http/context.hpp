@@ -37,6 +37,15 @@ struct Response {
     }
 };
 
+// Who is calling, set by the authentication layer (auth::guard) before a protected handler runs.
+// Plain strings so the HTTP layer does not depend on auth; role is "owner", "admin" or "member".
+struct Principal {
+    std::string user_id;
+    std::string org_id;
+    std::string role;
+    std::string api_key_id;  // set when the caller used an API key instead of a session token
+};
+
 namespace detail {
 struct RawRequest;  // the transport's request, defined by the session
 }
@@ -81,6 +90,10 @@ public:
     std::vector<std::pair<std::string_view, std::string_view>>& params() { return params_; }
     std::chrono::steady_clock::time_point start_time() const { return start_; }
 
+    // The authenticated caller; nullptr on unauthenticated routes.
+    const Principal* principal() const { return principal_ ? &*principal_ : nullptr; }
+    void set_principal(Principal p) { principal_ = std::move(p); }
+
 private:
     const detail::RawRequest& raw_;
     Method method_;
@@ -91,6 +104,7 @@ private:
     bool peer_is_loopback_;
     std::vector<std::pair<std::string_view, std::string_view>> params_;
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    std::optional<Principal> principal_;
 };
 
 // Serialises an error in the API.md shape with the current UTC timestamp.
