@@ -107,6 +107,11 @@ public:
 
     const std::string& str() const& { return out_; }
     std::string str() && { return std::move(out_); }
+    // Empties the writer, keeping its buffer (for writers reused on hot paths).
+    void clear() {
+        out_.clear();
+        need_comma_ = false;
+    }
 
 private:
     void separate();

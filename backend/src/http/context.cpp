@@ -21,13 +21,20 @@ std::string_view method_name(Method m) {
     return "OTHER";
 }
 
-std::string utc_timestamp_now() {
+std::string utc_timestamp_now() { return std::string(utc_timestamp_cached()); }
+
+std::string_view utc_timestamp_cached() {
+    thread_local std::time_t cached_second = -1;
+    thread_local char buf[32] = {};
+    thread_local std::size_t len = 0;
     std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    if (t != cached_second) {
+        cached_second = t;
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        len = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    return {buf, len};
 }
 
 std::string error_body(const Error& e, std::string_view request_id) {
@@ -35,7 +42,7 @@ std::string error_body(const Error& e, std::string_view request_id) {
     w.begin_object().key("error").begin_object();
     w.field("code", error_code_name(e.code));
     w.field("message", e.message);
-    w.field("timestamp", utc_timestamp_now());
+    w.field("timestamp", utc_timestamp_cached());
     w.field("request_id", request_id);
     w.key("details").begin_array();
     for (const auto& d : e.details) {

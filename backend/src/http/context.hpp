@@ -112,6 +112,8 @@ std::string error_body(const Error& e, std::string_view request_id);
 
 // RFC 3339 UTC timestamp with second precision, e.g. 2026-11-24T10:11:12Z.
 std::string utc_timestamp_now();
+// The same for the current second, formatted once per second per thread.
+std::string_view utc_timestamp_cached();
 
 using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
 

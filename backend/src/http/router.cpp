@@ -48,7 +48,7 @@ RouteMatch Router::match(Method method, std::string_view path) const {
     RouteMatch m;
     Method want = method == Method::kHead ? Method::kGet : method;
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-    if (auto it = static_.find(std::string(path)); it != static_.end()) {
+    if (auto it = static_.find(path); it != static_.end()) {
         for (auto idx : it->second) {
             const Route& r = routes_[idx];
             m.path_matched = true;

@@ -39,7 +39,12 @@ public:
 
 private:
     std::vector<Route> routes_;
-    std::unordered_map<std::string, std::vector<std::size_t>> static_;  // path -> route indexes
+    // Transparent hashing: looking a request path up needs no std::string.
+    struct PathHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::vector<std::size_t>, PathHash, std::equal_to<>> static_;  // path -> routes
     std::vector<std::size_t> dynamic_;
 };
 

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -103,6 +104,36 @@ asio::awaitable<void> flush_access_log_every_second(Server::Impl& srv, Loop& loo
         log::flush_access_log();
     }
 }
+
+}  // namespace
+
+// The deadline sweep: wakes every quarter of the shortest I/O timeout (10–250 ms) while the loop
+// has connections, and cancels the I/O of every connection past its deadline.
+void ensure_sweep(Server::Impl& srv, Loop& loop) {
+    if (loop.sweeping) return;
+    loop.sweeping = true;
+    auto shortest = std::min({srv.options.read_timeout, srv.options.idle_timeout, srv.options.write_timeout});
+    auto tick = std::clamp<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 4, std::chrono::milliseconds(10),
+        std::chrono::milliseconds(250));
+    asio::co_spawn(
+        loop.ioc,
+        [&loop, tick]() -> asio::awaitable<void> {
+            asio::steady_timer t(loop.ioc);
+            while (!loop.connections.empty()) {
+                t.expires_after(tick);
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                auto now = Connection::Clock::now();
+                for (Connection* c : loop.connections) {
+                    if (c->deadline <= now) c->expire();
+                }
+            }
+            loop.sweeping = false;
+        },
+        asio::detached);
+}
+
+namespace {
 
 // Closes idle connections during shutdown: at once for connections that already served a
 // request (clients retry those), after a short grace for fresh ones whose request may be in flight.

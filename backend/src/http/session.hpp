@@ -6,7 +6,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -17,15 +17,30 @@
 
 namespace flashbill::http {
 
-// One accepted connection, registered with its loop so shutdown can close it when idle.
+// One accepted connection, registered with its loop so shutdown can close it when idle and the
+// loop's sweep can enforce its I/O deadline.
 struct Connection {
-    boost::beast::tcp_stream* stream = nullptr;
+    using Clock = std::chrono::steady_clock;
+    boost::asio::ip::tcp::socket* socket = nullptr;
     bool idle = true;
     std::uint64_t served = 0;
+    // When the pending read or write must have finished; max while no I/O is timed (the handler
+    // runs). A deadline is a plain store, not a timer per operation: the loop's sweep (every
+    // quarter of the shortest timeout, at most 250 ms) cancels the I/O of connections past it.
+    Clock::time_point deadline = Clock::time_point::max();
+    bool timed_out = false;
+
     void cancel() {
         boost::system::error_code ignored;
-        stream->socket().cancel(ignored);
-        stream->socket().shutdown(boost::asio::ip::tcp::socket::shutdown_receive, ignored);
+        socket->cancel(ignored);
+        socket->shutdown(boost::asio::ip::tcp::socket::shutdown_receive, ignored);
+    }
+    // Called by the sweep once the deadline has passed; the session sets the next deadline.
+    void expire() {
+        timed_out = true;
+        deadline = Clock::time_point::max();
+        boost::system::error_code ignored;
+        socket->cancel(ignored);
     }
 };
 
@@ -37,6 +52,7 @@ struct Loop {
         boost::asio::make_work_guard(ioc);
     std::optional<boost::asio::ip::tcp::acceptor> acceptor;
     std::unordered_set<Connection*> connections;
+    bool sweeping = false;  // the deadline sweep runs while the loop has connections
     bool finished = false;  // guarded by Server::Impl::mu
 };
 
@@ -85,6 +101,9 @@ struct Server::Impl {
         });
     }
 };
+
+// Starts the loop's deadline sweep if it is not running (called when a connection registers).
+void ensure_sweep(Server::Impl& srv, Loop& loop);
 
 boost::asio::awaitable<void> run_session(Server::Impl& srv, Loop& loop, boost::asio::ip::tcp::socket sock);
 boost::asio::awaitable<void> reject_connection(Server::Impl& srv, boost::asio::ip::tcp::socket sock);

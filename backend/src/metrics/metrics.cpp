@@ -1,6 +1,7 @@
 #include "metrics/metrics.hpp"
 
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,19 +18,29 @@ constexpr std::array<std::int64_t, 14> kBucketNs = {500'000,     1'000'000,   2'
                                                     25'000'000,  50'000'000,  100'000'000,  250'000'000,  500'000'000,
                                                     1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
 
-struct Histogram {
+static_assert(std::tuple_size_v<decltype(HistogramCell::buckets)> == kBuckets.size());
+
+struct HistogramTotals {
     std::array<std::uint64_t, kBuckets.size()> buckets{};
     std::uint64_t count = 0;
     std::int64_t sum_ns = 0;
 };
 
-// Key: name + '\x1f' + labels.
+// Key: name + '\x1f' + labels. Cells are atomics with a single writer (the shard's thread), so a
+// handle can update its cell without the mutex; the mutex guards the maps' structure against a
+// concurrent scrape. Nodes of unordered_map never move, so handles stay valid.
 struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, std::uint64_t> counters;
-    std::unordered_map<std::string, std::int64_t> gauges;
-    std::unordered_map<std::string, Histogram> histograms;
+    std::unordered_map<std::string, std::atomic<std::uint64_t>> counters;
+    std::unordered_map<std::string, std::atomic<std::int64_t>> gauges;
+    std::unordered_map<std::string, HistogramCell> histograms;
 };
+
+// Single writer: a plain load and store instead of a locked read-modify-write.
+template <typename T>
+void bump(std::atomic<T>& a, T delta, std::memory_order order = std::memory_order_relaxed) {
+    a.store(a.load(std::memory_order_relaxed) + delta, order);
+}
 
 struct Global {
     std::mutex mu;
@@ -108,34 +119,53 @@ void describe(std::string_view name, Type type, std::string_view help) {
     g.descriptions[std::string(name)] = {type, std::string(help)};
 }
 
-void inc(std::string_view name, std::string_view labels, std::uint64_t delta) {
+Counter counter(std::string_view name, std::string_view labels) {
     Shard& s = shard();
     std::string key = make_key(name, labels);
     std::lock_guard lock(s.mu);
-    s.counters[std::move(key)] += delta;
+    return Counter(&s.counters[std::move(key)]);
 }
 
-void gauge_add(std::string_view name, std::string_view labels, std::int64_t delta) {
+Gauge gauge(std::string_view name, std::string_view labels) {
     Shard& s = shard();
     std::string key = make_key(name, labels);
     std::lock_guard lock(s.mu);
-    s.gauges[std::move(key)] += delta;
+    return Gauge(&s.gauges[std::move(key)]);
 }
 
-void observe(std::string_view name, std::string_view labels, std::chrono::nanoseconds value) {
+Histogram histogram(std::string_view name, std::string_view labels) {
     Shard& s = shard();
     std::string key = make_key(name, labels);
+    std::lock_guard lock(s.mu);
+    return Histogram(&s.histograms[std::move(key)]);
+}
+
+void Counter::inc(std::uint64_t delta) const { bump(*cell_, delta); }
+
+void Gauge::add(std::int64_t delta) const { bump(*cell_, delta); }
+
+void Histogram::observe(std::chrono::nanoseconds value) const {
+    // The count first, the bucket with release: a scrape that sees the bucket sees the count, so
+    // the exposition never shows a bucket above +Inf.
     std::int64_t ns = value.count();
-    std::lock_guard lock(s.mu);
-    Histogram& h = s.histograms[std::move(key)];
+    bump(cell_->count, std::uint64_t{1});
+    bump(cell_->sum_ns, ns);
     for (std::size_t i = 0; i < kBucketNs.size(); ++i) {
         if (ns <= kBucketNs[i]) {
-            ++h.buckets[i];
+            bump(cell_->buckets[i], std::uint64_t{1}, std::memory_order_release);
             break;
         }
     }
-    ++h.count;
-    h.sum_ns += ns;
+}
+
+void inc(std::string_view name, std::string_view labels, std::uint64_t delta) { counter(name, labels).inc(delta); }
+
+void gauge_add(std::string_view name, std::string_view labels, std::int64_t delta) {
+    gauge(name, labels).add(delta);
+}
+
+void observe(std::string_view name, std::string_view labels, std::chrono::nanoseconds value) {
+    histogram(name, labels).observe(value);
 }
 
 void add_collector(std::function<void(std::string& out)> collector) {
@@ -147,7 +177,7 @@ void add_collector(std::function<void(std::string& out)> collector) {
 std::string render() {
     std::map<std::string, std::uint64_t> counters;
     std::map<std::string, std::int64_t> gauges;
-    std::map<std::string, Histogram> histograms;
+    std::map<std::string, HistogramTotals> histograms;
     std::map<std::string, std::pair<Type, std::string>, std::less<>> descriptions;
     std::vector<std::function<void(std::string&)>> collectors;
     {
@@ -157,13 +187,17 @@ std::string render() {
         collectors = g.collectors;
         for (auto& sp : g.shards) {
             std::lock_guard sl(sp->mu);
-            for (auto& [k, v] : sp->counters) counters[k] += v;
-            for (auto& [k, v] : sp->gauges) gauges[k] += v;
+            constexpr auto relaxed = std::memory_order_relaxed;
+            for (auto& [k, v] : sp->counters) counters[k] += v.load(relaxed);
+            for (auto& [k, v] : sp->gauges) gauges[k] += v.load(relaxed);
             for (auto& [k, h] : sp->histograms) {
-                Histogram& t = histograms[k];
-                for (std::size_t i = 0; i < h.buckets.size(); ++i) t.buckets[i] += h.buckets[i];
-                t.count += h.count;
-                t.sum_ns += h.sum_ns;
+                HistogramTotals& t = histograms[k];
+                // Buckets (acquire) before the count: see Histogram::observe.
+                for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+                    t.buckets[i] += h.buckets[i].load(std::memory_order_acquire);
+                }
+                t.count += h.count.load(relaxed);
+                t.sum_ns += h.sum_ns.load(relaxed);
             }
         }
     }

@@ -2,6 +2,8 @@
 // Prometheus-style metrics. Each thread writes to its own shard (its mutex is contended only by a
 // scrape), and a scrape merges the shards into the text exposition format.
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,6 +16,46 @@ enum class Type { kCounter, kGauge, kHistogram };
 
 // Declares a family's type and help text; families used without a description render untyped.
 void describe(std::string_view name, Type type, std::string_view help);
+
+// Handles to this thread's cell of one series, for hot paths: no key building, no lookup, no
+// lock. A handle must only be used on the thread that obtained it (each thread's cells have one
+// writer); it stays valid for the life of the process.
+struct HistogramCell {
+    std::array<std::atomic<std::uint64_t>, 14> buckets{};
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<std::int64_t> sum_ns{0};
+};
+
+class Counter {
+public:
+    explicit Counter(std::atomic<std::uint64_t>* cell = nullptr) : cell_(cell) {}
+    void inc(std::uint64_t delta = 1) const;
+
+private:
+    std::atomic<std::uint64_t>* cell_;
+};
+
+class Gauge {
+public:
+    explicit Gauge(std::atomic<std::int64_t>* cell = nullptr) : cell_(cell) {}
+    void add(std::int64_t delta) const;
+
+private:
+    std::atomic<std::int64_t>* cell_;
+};
+
+class Histogram {
+public:
+    explicit Histogram(HistogramCell* cell = nullptr) : cell_(cell) {}
+    void observe(std::chrono::nanoseconds value) const;
+
+private:
+    HistogramCell* cell_;
+};
+
+Counter counter(std::string_view name, std::string_view labels = {});
+Gauge gauge(std::string_view name, std::string_view labels = {});
+Histogram histogram(std::string_view name, std::string_view labels = {});
 
 // counter name{labels} += delta. `labels` is the preformatted label set, e.g. method="GET",route="/x".
 void inc(std::string_view name, std::string_view labels = {}, std::uint64_t delta = 1);

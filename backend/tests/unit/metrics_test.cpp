@@ -282,5 +282,60 @@ TEST(Metrics, CollectorsAppendTheirFamilies) {
     EXPECT_EQ(count_lines_starting(text, "# TYPE " + p + "collected gauge"), 1);
 }
 
+TEST(Metrics, HandlesAddToTheSameSeriesAsNamedUpdates) {
+    const std::string name = "handles_same_series_total";
+    metrics::Counter c = metrics::counter(name, "k=\"v\"");
+    c.inc();
+    c.inc(4);
+    metrics::inc(name, "k=\"v\"", 2);
+    metrics::Gauge g = metrics::gauge("handles_same_series_gauge");
+    g.add(5);
+    g.add(-7);
+    auto text = metrics::render();
+    EXPECT_EQ(sample(text, name + "{k=\"v\"}"), "7");
+    EXPECT_EQ(sample(text, "handles_same_series_gauge"), "-2");
+}
+
+// Writers update their cells without the shard lock while a scrape reads them: every scrape must
+// still be a valid histogram (buckets cumulative, none above +Inf) and the final one exact.
+TEST(Metrics, ScrapesDuringLockFreeUpdatesStayConsistent) {
+    const std::string name = "handles_concurrent_seconds";
+    constexpr int kPerThread = 20'000;
+    std::atomic<int> ready{0};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; ++t) {
+        writers.emplace_back([&, t] {
+            metrics::Histogram h = metrics::histogram(name, "");
+            metrics::Counter c = metrics::counter(name + "_ops_total");
+            ready.fetch_add(1);
+            for (int i = 0; i < kPerThread; ++i) {
+                h.observe(std::chrono::microseconds((i * 37 + t) % 30'000'000));
+                c.inc();
+            }
+        });
+    }
+    while (ready.load() < kThreads) std::this_thread::yield();
+    int scrapes = 0;
+    for (; scrapes < 50; ++scrapes) {
+        auto text = metrics::render();
+        std::uint64_t previous = 0;
+        for (std::string le : {"0.0005", "0.01", "1", "10"}) {
+            std::string v = sample(text, name + "_bucket{le=\"" + le + "\"}");
+            if (v == "<absent>") continue;
+            std::uint64_t n = std::stoull(v);
+            EXPECT_GE(n, previous) << "le=" << le;
+            previous = n;
+        }
+        std::string inf = sample(text, name + "_bucket{le=\"+Inf\"}");
+        if (inf != "<absent>") {
+            EXPECT_GE(std::stoull(inf), previous);
+        }
+    }
+    for (auto& w : writers) w.join();
+    auto text = metrics::render();
+    EXPECT_EQ(sample(text, name + "_count"), std::to_string(kThreads * kPerThread));
+    EXPECT_EQ(sample(text, name + "_ops_total"), std::to_string(kThreads * kPerThread));
+}
+
 }  // namespace
 }  // namespace flashbill
