@@ -23,12 +23,28 @@ using namespace std::chrono_literals;
 
 const std::string kLimited = "/api/v1/openapi.json";
 
+// A node serves before its Redis links are up (limits are then in-process, per node); tests of the
+// shared limit wait until every event loop of the node reports Redis (each connection may land on
+// another loop, so several consecutive answers must agree).
+void wait_until_redis_is_shared(int port) {
+    auto give_up = std::chrono::steady_clock::now() + 10s;
+    int consecutive = 0;
+    while (consecutive < 8) {
+        ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "Redis never reported up on port " << port;
+        bool up = http_get(port, "/ready").body.find("\"redis\":{\"status\":\"ok\"") != std::string::npos;
+        consecutive = up ? consecutive + 1 : 0;
+        if (!up) std::this_thread::sleep_for(20ms);
+    }
+}
+
 TEST(RateLimits, HoldAcrossTwoNodesSharingRedis) {
     TestDatabase db;
     OwnService redis("redis");
     std::map<std::string, std::string> env{
         {"DATABASE_URL", db.url()}, {"REDIS_URL", redis.url()}, {"RATE_LIMIT_API", "6/min"}};
     ServerProcess a(env), b(env);
+    wait_until_redis_is_shared(a.port());
+    wait_until_redis_is_shared(b.port());
     for (int i = 0; i < 3; ++i) {
         auto ra = http_get(a.port(), kLimited);
         auto rb = http_get(b.port(), kLimited);
@@ -38,7 +54,7 @@ TEST(RateLimits, HoldAcrossTwoNodesSharingRedis) {
     }
     // Six requests were spread over two nodes: the seventh is refused, whichever node gets it.
     auto refused = http_get(a.port(), kLimited);
-    EXPECT_EQ(refused.status, 429);
+    ASSERT_EQ(refused.status, 429);
     auto err = json::parse(refused.body);
     ASSERT_TRUE(err.ok());
     EXPECT_EQ(err->find("error")->find("code")->as_string(), "RATE_LIMITED");
