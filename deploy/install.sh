@@ -161,7 +161,7 @@ else
     # every privilege its migrations need; nobody else may connect. The monitoring role only
     # reads statistics (pg_monitor).
     # shellcheck disable=SC2086
-    ${FLASHBILL_PSQL_ADMIN:-runuser -u postgres -- psql} -X -q -v ON_ERROR_STOP=1 -d postgres \
+    ${FLASHBILL_PSQL_ADMIN:-runuser -u postgres -- psql} -X -q -v ON_ERROR_STOP=1 \
         -v user="$DB_USER" -v db="$DB_NAME" -v pw="$db_password" -v mon="${DB_USER}_monitor" -v monpw="$monitor_password" <<'SQL' >/dev/null
 SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user')\gexec
 ALTER ROLE :"user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE CONNECTION LIMIT 200 PASSWORD :'pw';

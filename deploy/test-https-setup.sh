@@ -101,14 +101,18 @@ elif systemctl is-active --quiet flashbill-certbot-renew.timer; then
 else
     fail "flashbill-certbot-renew.timer is not active (sudo deploy/setup-auto-renewal.sh)"
 fi
-if [[ -x "$(p /etc/letsencrypt/renewal-hooks/deploy/flashbill-reload-nginx)" ]]; then
+le=0
+[[ -d "$(p /etc/letsencrypt/live/flashbill)" ]] && le=1
+if ((!le)); then
+    printf 'SKIP  deploy hook: no Let%ss Encrypt certificate (manual-ssl-setup.sh?)\n' "'"
+elif [[ -x "$(p /etc/letsencrypt/renewal-hooks/deploy/flashbill-reload-nginx)" ]]; then
     pass "deploy hook installed"
 else
     fail "deploy hook missing (sudo deploy/setup-auto-renewal.sh)"
 fi
 
 if ((dry_run)); then
-    if [[ -d "$(p /etc/letsencrypt/live/flashbill)" ]]; then
+    if ((le)); then
         if out=$(certbot_cmd renew --dry-run --cert-name flashbill --no-random-sleep-on-renew 2>&1); then
             pass "certbot renew --dry-run"
         else

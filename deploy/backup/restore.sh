@@ -52,15 +52,15 @@ if [[ "$mode" == verify ]]; then
 fi
 [[ "$target" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "database name '$target': letters, digits and _ only"
 
-exists=$(psql_admin -d postgres -v db="$target" <<<"SELECT count(*) FROM pg_database WHERE datname = :'db'")
+exists=$(psql_admin -v db="$target" <<<"SELECT count(*) FROM pg_database WHERE datname = :'db'")
 if [[ "$exists" != 0 ]]; then
     ((replace)) || die "database $target exists; add --replace to drop it first"
-    psql_admin -d postgres -v db="$target" <<<'DROP DATABASE :"db" WITH (FORCE)'
+    psql_admin -v db="$target" <<<'DROP DATABASE :"db" WITH (FORCE)'
 fi
-psql_admin -d postgres -v db="$target" -v role="$role" <<<'CREATE DATABASE :"db" OWNER :"role"'
+psql_admin -v db="$target" -v role="$role" <<<'CREATE DATABASE :"db" OWNER :"role"'
 target_url=$(db_url_with_name "$DATABASE_URL" "$target")
 
-cleanup() { [[ "$mode" == verify ]] && psql_admin -d postgres -v db="$target" <<<'DROP DATABASE IF EXISTS :"db" WITH (FORCE)' || true; }
+cleanup() { [[ "$mode" == verify ]] && psql_admin -v db="$target" <<<'DROP DATABASE IF EXISTS :"db" WITH (FORCE)' || true; }
 trap cleanup EXIT
 
 # As the app's role, so every restored object belongs to it, as the originals did.
