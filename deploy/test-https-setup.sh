@@ -10,7 +10,7 @@
 # publicly; the certificate has at least MIN_DAYS (default 14) days left; the renewal timer is
 # enabled and active; `certbot renew --dry-run` succeeds (skipped with --no-dry-run).
 #
-# Environment: CURL_EXTRA (extra curl options, e.g. "--cacert ca.pem --resolve ..."; tests),
+# Environment: ACME_SERVER (the server of the dry run, when not Let's Encrypt), CURL_EXTRA (extra curl options, e.g. "--cacert ca.pem --resolve ..."; tests),
 # HTTPS_PORT/HTTP_PORT, FLASHBILL_ROOT, and the domains from /etc/flashbill/deploy.conf.
 set -euo pipefail
 # shellcheck source=lib/common.sh
@@ -113,7 +113,10 @@ fi
 
 if ((dry_run)); then
     if ((le)); then
-        if out=$(certbot_cmd renew --dry-run --cert-name flashbill --no-random-sleep-on-renew 2>&1); then
+        # --dry-run talks to Let's Encrypt staging unless another server is named explicitly.
+        server=()
+        [[ -z "${ACME_SERVER:-}" ]] || server=(--server "$ACME_SERVER")
+        if out=$(certbot_cmd renew --dry-run --cert-name flashbill --no-random-sleep-on-renew "${server[@]}" 2>&1); then
             pass "certbot renew --dry-run"
         else
             fail "certbot renew --dry-run: $(tail -5 <<<"$out")"
