@@ -93,8 +93,9 @@ ensure_dir /var/www/letsencrypt 0755
 ensure_dir /var/www/flashbill 0755
 ensure_dir /var/log/nginx 0755
 
-# The kit itself, where the units and the docs expect it.
-while IFS= read -r -d '' f; do
+# The kit itself, where the units and the docs expect it (one diff first: copying file by file
+# is only needed when something differs).
+diff -rq "$KIT_DIR" "$(p /opt/flashbill/kit)" >/dev/null 2>&1 || while IFS= read -r -d '' f; do
     rel=${f#"$KIT_DIR"/}
     mode=0644
     [[ -x "$f" ]] && mode=0755
@@ -163,6 +164,7 @@ else
     # shellcheck disable=SC2086
     ${FLASHBILL_PSQL_ADMIN:-runuser -u postgres -- psql} -X -q -v ON_ERROR_STOP=1 \
         -v user="$DB_USER" -v db="$DB_NAME" -v pw="$db_password" -v mon="${DB_USER}_monitor" -v monpw="$monitor_password" <<'SQL' >/dev/null
+SET client_min_messages = warning;
 SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user')\gexec
 ALTER ROLE :"user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE CONNECTION LIMIT 200 PASSWORD :'pw';
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec
