@@ -95,12 +95,19 @@ ensure_dir /var/log/nginx 0755
 
 # The kit itself, where the units and the docs expect it (one diff first: copying file by file
 # is only needed when something differs).
-diff -rq "$KIT_DIR" "$(p /opt/flashbill/kit)" >/dev/null 2>&1 || while IFS= read -r -d '' f; do
-    rel=${f#"$KIT_DIR"/}
-    mode=0644
-    [[ -x "$f" ]] && mode=0755
-    put_file "/opt/flashbill/kit/$rel" "$mode" <"$f"
-done < <(find "$KIT_DIR" -type f ! -name '*.partial' -print0 | sort -z)
+if [[ ! -d "$(p /opt/flashbill/kit)" ]]; then
+    mkdir -p "$(p /opt/flashbill)"
+    cp -r "$KIT_DIR" "$(p /opt/flashbill/kit)"
+    CHANGES=$((CHANGES + 1))
+    log "copied the kit to /opt/flashbill/kit"
+elif ! diff -rq "$KIT_DIR" "$(p /opt/flashbill/kit)" >/dev/null 2>&1; then
+    while IFS= read -r -d '' f; do
+        rel=${f#"$KIT_DIR"/}
+        mode=0644
+        [[ -x "$f" ]] && mode=0755
+        put_file "/opt/flashbill/kit/$rel" "$mode" <"$f"
+    done < <(find "$KIT_DIR" -type f -print0 | sort -z)
+fi
 
 step "settings and secrets"
 put_file "$DEPLOY_CONF" 0644 <<EOF

@@ -60,7 +60,12 @@ fi
 psql_admin -v db="$target" -v role="$role" <<<'CREATE DATABASE :"db" OWNER :"role"'
 target_url=$(db_url_with_name "$DATABASE_URL" "$target")
 
-cleanup() { [[ "$mode" == verify ]] && psql_admin -v db="$target" <<<'DROP DATABASE IF EXISTS :"db" WITH (FORCE)' || true; }
+# shellcheck disable=SC2317  # runs from the EXIT trap
+cleanup() {
+    if [[ "$mode" == verify ]]; then
+        psql_admin -v db="$target" <<<'DROP DATABASE IF EXISTS :"db" WITH (FORCE)' || true
+    fi
+}
 trap cleanup EXIT
 
 # As the app's role, so every restored object belongs to it, as the originals did.

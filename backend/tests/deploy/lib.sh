@@ -10,11 +10,20 @@ set -euo pipefail
 KIT="$REPO_ROOT/deploy"
 TEST_NAME=$(basename "$0" .sh)
 T="$TEST_TMP/deploy/$TEST_NAME"
-rm -rf "$T"
+# A run killed by ctest's timeout skips its EXIT trap, and nginx daemonises: stop what the
+# previous run of this test left (the pids it recorded, each checked to still be one of ours).
+if [[ -f "$T.pids" ]]; then
+    while read -r pid; do
+        if [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$T"* ]]; then kill "$pid" 2>/dev/null || true; fi
+    done <"$T.pids"
+    sleep 0.5
+fi
+rm -rf "$T" "$T.pids"
 mkdir -p "$T"
 PG_ADMIN_URL="postgresql://flashbill@127.0.0.1:${FLASHBILL_TEST_PG_PORT:-55433}/postgres"
 
 PIDS=()
+track() { PIDS+=("$1"); echo "$1" >>"$T.pids"; }
 DBS=()
 CLEANUPS=()
 cleanup() {
@@ -43,6 +52,31 @@ finish() {
 fatal() {
     printf 'FATAL %s\n' "$*"
     exit 1
+}
+
+# free_ports FIRST N — N ports from FIRST..FIRST+99 that nobody holds right now, into PORTS[].
+# Fixed ports are not enough: 56000-56999 lies in Linux's ephemeral range, so any outgoing
+# connection on the machine may be sitting on one of them.
+free_ports() {
+    mapfile -t PORTS < <(python3 - "$1" "$2" <<'PY'
+import socket, sys
+first, n = int(sys.argv[1]), int(sys.argv[2])
+got = []
+for port in range(first, first + 100):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        got.append(port)
+    except OSError:
+        pass
+    finally:
+        s.close()
+    if len(got) == n:
+        break
+print("\n".join(map(str, got)))
+PY
+)
+    ((${#PORTS[@]} == $2)) || fatal "not $2 free ports in $1..$(($1 + 99))"
 }
 
 wait_for() { # wait_for SECONDS COMMAND...
@@ -114,6 +148,7 @@ start_nginx() {
     $NGINX_CMD || fatal "nginx did not start: $(tail -5 "$T/nginx/error.log")"
     CLEANUPS+=("$NGINX_CMD -s stop")
     wait_for 10 test -s "$T/nginx/nginx.pid" || fatal "nginx wrote no pid file"
+    cat "$T/nginx/nginx.pid" >>"$T.pids"
 }
 
 # start_app PORT DATABASE_URL [VAR=VALUE...] — the real binary on 127.0.0.1:PORT, as nginx's
@@ -125,7 +160,7 @@ start_app() {
         THREADS=2 LOG_FORMAT=text ACCESS_LOG=false MIGRATE_ON_START=false METRICS_TOKEN=test-metrics-token \
         RATE_LIMIT_AUTH=100000/min RATE_LIMIT_API=100000/min RATE_LIMIT_PUBLIC=100000/min "$@" \
         "$FLASHBILL_BIN" serve --no-worker --env-file /dev/null >"$T/app-$port.log" 2>&1 &
-    PIDS+=($!)
+    track $!
     wait_for 20 curl -sf "http://127.0.0.1:$port/health" || { tail -20 "$T/app-$port.log"; fatal "flashbill serve did not start"; }
 }
 

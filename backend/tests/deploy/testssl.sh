@@ -6,17 +6,19 @@
 # defaults incl. key and trust (-S), ciphers per protocol (-E), vulnerabilities (-U), headers
 # (-h, for HSTS); nothing else, to keep it short.
 source "$(dirname "$0")/lib.sh"
-kit_env 56120 56121 56122
+free_ports 56300 3
+HP=${PORTS[0]} SP=${PORTS[1]} AP=${PORTS[2]}
+kit_env ${HP} ${SP} ${AP}
 make_ca
 install_kit
 fake_webapp
 start_nginx
 "$KIT/manual-ssl-setup.sh" --ca "$T/ca/ca.pem" "$T/ca/ca.key" >"$T/manual-ssl.log" 2>&1 || { cat "$T/manual-ssl.log"; fatal "manual-ssl-setup.sh failed"; }
-wait_for 10 curl -sf $CURL_EXTRA https://flashbill.test:56121/ || fatal "no HTTPS"
+wait_for 10 curl -sf $CURL_EXTRA https://flashbill.test:${SP}/ || fatal "no HTTPS"
 
 start=$SECONDS
 testssl --quiet --color 0 --warnings off --openssl-timeout 10 --ip 127.0.0.1 -n none --add-ca "$T/ca/ca.pem" \
-    -p -S -E -U -h --jsonfile "$T/testssl.json" https://flashbill.test:56121/ >"$T/testssl.txt" 2>&1 || true
+    -p -S -E -U -h --jsonfile "$T/testssl.json" https://flashbill.test:${SP}/ >"$T/testssl.txt" 2>&1 || true
 echo "testssl took $((SECONDS - start)) s (report: $T/testssl.txt)"
 [[ -s "$T/testssl.json" ]] || { tail -20 "$T/testssl.txt"; fatal "testssl wrote no JSON report"; }
 vulns=$(python3 - "$T/testssl.json" <<'PY'
