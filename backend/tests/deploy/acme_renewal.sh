@@ -29,7 +29,7 @@ pebble-challtestsrv -dns01 127.0.0.1:${DNS} -http01 "" -https01 "" -tlsalpn01 ""
 track $!
 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0 pebble -config "$T/pebble.json" -dnsserver 127.0.0.1:${DNS} >"$T/pebble.log" 2>&1 &
 track $!
-wait_for 20 curl -sf --cacert "$T/ca/ca.pem" https://127.0.0.1:${ACME}/dir || { cat "$T/pebble.log"; fatal "pebble did not start"; }
+wait_for 60 curl -sf --cacert "$T/ca/ca.pem" https://127.0.0.1:${ACME}/dir || { cat "$T/pebble.log"; fatal "pebble did not start"; }
 
 export REQUESTS_CA_BUNDLE="$T/ca/ca.pem" ACME_SERVER=https://127.0.0.1:${ACME}/dir
 if "$KIT/setup-https.sh" >"$T/setup-https.log" 2>&1; then ok "setup-https.sh obtained a certificate through the webroot"; else cat "$T/setup-https.log"; tail -30 "$T/root/var/log/letsencrypt/letsencrypt.log" 2>/dev/null; fatal "setup-https.sh failed"; fi
@@ -70,7 +70,7 @@ else
     bad "certbot renew --force-renewal"
 fi
 check "deploy hook ran and reloaded nginx" grep -q 'nginx reloaded' "$T/root/var/log/flashbill-ssl-renew.log"
-wait_for 10 bash -c "[[ \"\$(openssl s_client -connect 127.0.0.1:${SP} -servername api.flashbill.test </dev/null 2>/dev/null | openssl x509 -noout -serial)\" != '$first' ]]"
+wait_for 30 bash -c "[[ \"\$(openssl s_client -connect 127.0.0.1:${SP} -servername api.flashbill.test </dev/null 2>/dev/null | openssl x509 -noout -serial)\" != '$first' ]]"
 second=$(serial)
 check "nginx serves the renewed certificate ($second)" test "$second" != "$first"
 sleep 1

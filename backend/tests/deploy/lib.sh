@@ -14,7 +14,9 @@ T="$TEST_TMP/deploy/$TEST_NAME"
 # previous run of this test left (the pids it recorded, each checked to still be one of ours).
 if [[ -f "$T.pids" ]]; then
     while read -r pid; do
-        if [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$T"* ]]; then kill "$pid" 2>/dev/null || true; fi
+        if [[ -r "/proc/$pid/cmdline" && "$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" == *"$T"* ]]; then
+            kill "$pid" 2>/dev/null || true
+        fi
     done <"$T.pids"
     sleep 0.5
 fi
@@ -147,7 +149,7 @@ fake_webapp() {
 start_nginx() {
     $NGINX_CMD || fatal "nginx did not start: $(tail -5 "$T/nginx/error.log")"
     CLEANUPS+=("$NGINX_CMD -s stop")
-    wait_for 10 test -s "$T/nginx/nginx.pid" || fatal "nginx wrote no pid file"
+    wait_for 30 test -s "$T/nginx/nginx.pid" || fatal "nginx wrote no pid file"
     cat "$T/nginx/nginx.pid" >>"$T.pids"
 }
 
@@ -161,7 +163,7 @@ start_app() {
         RATE_LIMIT_AUTH=100000/min RATE_LIMIT_API=100000/min RATE_LIMIT_PUBLIC=100000/min "$@" \
         "$FLASHBILL_BIN" serve --no-worker --env-file /dev/null >"$T/app-$port.log" 2>&1 &
     track $!
-    wait_for 20 curl -sf "http://127.0.0.1:$port/health" || { tail -20 "$T/app-$port.log"; fatal "flashbill serve did not start"; }
+    wait_for 60 curl -sf "http://127.0.0.1:$port/health" || { tail -20 "$T/app-$port.log"; fatal "flashbill serve did not start"; }
 }
 
 # kcurl ARGS... — curl with the test CA and the names resolved to 127.0.0.1.

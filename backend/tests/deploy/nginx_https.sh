@@ -18,7 +18,7 @@ start_nginx
 "$KIT/manual-ssl-setup.sh" --ca "$T/ca/ca.pem" "$T/ca/ca.key" >"$T/manual-ssl.log" 2>&1 || { cat "$T/manual-ssl.log"; fatal "manual-ssl-setup.sh failed"; }
 check "nginx -t passes with the TLS sites" $NGINX_CMD -t -q
 # The reload is asynchronous: wait until the TLS port answers.
-wait_for 10 curl -s -o /dev/null $CURL_EXTRA https://api.flashbill.test:${SP}/health || fatal "HTTPS never came up"
+wait_for 30 curl -s -o /dev/null $CURL_EXTRA https://api.flashbill.test:${SP}/health || fatal "HTTPS never came up"
 
 api=https://api.flashbill.test:${SP}
 app=https://flashbill.test:${SP}

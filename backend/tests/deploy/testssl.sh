@@ -14,7 +14,7 @@ install_kit
 fake_webapp
 start_nginx
 "$KIT/manual-ssl-setup.sh" --ca "$T/ca/ca.pem" "$T/ca/ca.key" >"$T/manual-ssl.log" 2>&1 || { cat "$T/manual-ssl.log"; fatal "manual-ssl-setup.sh failed"; }
-wait_for 10 curl -sf $CURL_EXTRA https://flashbill.test:${SP}/ || fatal "no HTTPS"
+wait_for 30 curl -sf $CURL_EXTRA https://flashbill.test:${SP}/ || fatal "no HTTPS"
 
 start=$SECONDS
 testssl --quiet --color 0 --warnings off --openssl-timeout 10 --ip 127.0.0.1 -n none --add-ca "$T/ca/ca.pem" \

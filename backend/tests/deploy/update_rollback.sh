@@ -22,7 +22,7 @@ supervisor="$(dirname "$0")/support/socket-activate.py"
 python3 "$supervisor" serve --port ${AP} --ctl "$T/ctl" -- \
     "$T/root/opt/flashbill/current/bin/flashbill" serve --env-file "$envf" >"$T/app.log" 2>&1 &
 track $!
-wait_for 10 test -f "$T/ctl/pid" || fatal "socket holder did not start"
+wait_for 60 test -f "$T/ctl/pid" || fatal "socket holder did not start"
 export FLASHBILL_RESTART_CMD="python3 $supervisor restart --ctl $T/ctl"
 export READY_URL=http://127.0.0.1:${AP}/ready READY_TIMEOUT=8
 
@@ -30,7 +30,7 @@ start_nginx
 "$KIT/manual-ssl-setup.sh" --ca "$T/ca/ca.pem" "$T/ca/ca.key" >"$T/manual-ssl.log" 2>&1 || { cat "$T/manual-ssl.log"; fatal "manual-ssl-setup.sh failed"; }
 
 if "$KIT/update.sh" v1 --binary "$FLASHBILL_BIN" >"$T/update-v1.log" 2>&1; then ok "first release v1 installed and ready"; else cat "$T/update-v1.log" "$T/app.log"; fatal "update.sh v1 failed"; fi
-wait_for 10 curl -sf $CURL_EXTRA https://api.flashbill.test:${SP}/health || fatal "no HTTPS answer through nginx"
+wait_for 30 curl -sf $CURL_EXTRA https://api.flashbill.test:${SP}/health || fatal "no HTTPS answer through nginx"
 
 # Releases: v2 is good, v3 starts but never gets its database (so /ready stays 503).
 mkdir -p "$T/rel/v2/bin" "$T/rel/v3/bin"
