@@ -1,6 +1,7 @@
 // flashbill: serve | migrate | check-config | version
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <vector>
 
 #include "app/app.hpp"
 #include "config/config.hpp"
@@ -14,8 +15,8 @@ using namespace flashbill;
 namespace {
 
 // Loads .env (when present) and the environment; prints every invalid key and returns nullopt.
-std::optional<config::Config> load_config(const std::string& env_file) {
-    auto file = config::read_env_file(env_file);
+std::optional<config::Config> load_config(const std::string& env_file, bool named) {
+    auto file = config::read_env_file(env_file, named);
     if (!file) {
         std::cerr << "configuration error: " << file.error().message << "\n";
         return std::nullopt;
@@ -48,8 +49,11 @@ int main(int argc, char** argv) {
     CLI::App cli{"FlashBill invoicing API server"};
     cli.require_subcommand(1);
     std::string env_file = ".env";
-    cli.add_option("--env-file", env_file, "optional KEY=VALUE file read before the environment")
-        ->capture_default_str();
+    std::vector<CLI::Option*> env_file_options;
+    env_file_options.push_back(
+        cli.add_option("--env-file", env_file, "KEY=VALUE file read before the environment (.env: optional; a "
+                                               "file named here must be readable)")
+            ->capture_default_str());
 
     auto* serve = cli.add_subcommand("serve", "serve the HTTP API (applies migrations first unless MIGRATE_ON_START=false)");
     bool no_worker = false;
@@ -59,7 +63,8 @@ int main(int argc, char** argv) {
     auto* check = cli.add_subcommand("check-config", "validate the configuration and print it with secrets masked");
     auto* version = cli.add_subcommand("version", "print the version");
     for (auto* sub : {serve, worker, migrate, check}) {
-        sub->add_option("--env-file", env_file, "optional KEY=VALUE file read before the environment");
+        env_file_options.push_back(
+            sub->add_option("--env-file", env_file, "KEY=VALUE file read before the environment (must be readable)"));
     }
 
     CLI11_PARSE(cli, argc, argv);
@@ -68,7 +73,9 @@ int main(int argc, char** argv) {
         std::cout << "flashbill " << FLASHBILL_VERSION << "\n";
         return 0;
     }
-    auto cfg = load_config(env_file);
+    bool named = false;
+    for (auto* o : env_file_options) named = named || o->count() > 0;
+    auto cfg = load_config(env_file, named);
     if (!cfg) return 2;
     if (*check) {
         std::cout << "FLASHBILL_ENV=" << config::environment_name(cfg->env) << "\n"

@@ -1,6 +1,8 @@
 #include "config/config.hpp"
 
 #include <charconv>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -138,10 +140,16 @@ const std::vector<std::string>& known_keys() {
     return keys;
 }
 
-Result<Env> read_env_file(const std::string& path) {
+Result<Env> read_env_file(const std::string& path, bool required) {
     Env env;
     std::ifstream in(path);
-    if (!in) return env;
+    if (!in) {
+        int err = errno;
+        // Silently running on development defaults because a named file was unreadable (a root-
+        // only file under a service user, say) would be worse than not starting.
+        if (err == ENOENT && !required) return env;
+        return Error{ErrorCode::kValidation, "cannot read " + path + ": " + std::strerror(err), {}};
+    }
     std::string line;
     int lineno = 0;
     while (std::getline(in, line)) {

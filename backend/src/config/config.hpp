@@ -92,8 +92,9 @@ struct Config {
 using Env = std::map<std::string, std::string>;
 
 // Reads KEY=VALUE lines (comments, blank lines, optional quotes, `export ` prefix). A missing file
-// is not an error; a malformed line is, naming file and line.
-Result<Env> read_env_file(const std::string& path);
+// is not an error unless `required` (the operator named it with --env-file); a file that exists
+// but cannot be read always is, as is a malformed line (naming file and line).
+Result<Env> read_env_file(const std::string& path, bool required = false);
 
 // The process environment merged over `file_values` (the process environment wins).
 Env merge_with_process_env(Env file_values);

@@ -386,6 +386,12 @@ TEST_F(EnvFileTest, MissingFileIsEmpty) {
     EXPECT_TRUE(r.value().empty());
 }
 
+TEST_F(EnvFileTest, NamedFileThatIsMissingIsAnError) {
+    auto missing = config::read_env_file((dir_ / "does-not-exist.env").string(), true);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().message.find("does-not-exist.env"), std::string::npos);
+}
+
 // --- process environment -----------------------------------------------------------------------
 
 // Sets a process variable for one test and restores the previous state afterwards.
