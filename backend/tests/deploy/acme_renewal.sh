@@ -5,7 +5,7 @@
 # serves the new certificate (another serial) and a request loop during it never fails.
 # pebble resolves names through pebble-challtestsrv's DNS (every name -> 127.0.0.1).
 source "$(dirname "$0")/lib.sh"
-free_ports 56200 8
+free_ports 26200 8
 HP=${PORTS[0]} SP=${PORTS[1]} AP=${PORTS[2]} ACME=${PORTS[3]} ACME_MGMT=${PORTS[4]} ACME_TLS=${PORTS[5]} DNS=${PORTS[6]} DNS_MGMT=${PORTS[7]}
 kit_env ${HP} ${SP} ${AP}
 make_ca

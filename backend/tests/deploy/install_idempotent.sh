@@ -4,7 +4,7 @@
 # keys of backend/.env.example only, strong secrets, accepted by `flashbill check-config`. The
 # PostgreSQL role and database it creates (on the test server) are enough for the migrations.
 source "$(dirname "$0")/lib.sh"
-kit_env 56200 56201 56202
+kit_env 26200 26201 26202
 pg_port=${FLASHBILL_TEST_PG_PORT:-55433}
 export FLASHBILL_PSQL_ADMIN="psql $PG_ADMIN_URL"
 export DB_HOST=127.0.0.1 DB_PORT=$pg_port DB_NAME="t_deploy_install_$$" DB_USER="t_deploy_install_$$"

@@ -57,8 +57,8 @@ fatal() {
 }
 
 # free_ports FIRST N — N ports from FIRST..FIRST+99 that nobody holds right now, into PORTS[].
-# Fixed ports are not enough: 56000-56999 lies in Linux's ephemeral range, so any outgoing
-# connection on the machine may be sitting on one of them.
+# The blocks (26100-26599) lie below Linux's ephemeral range (32768-60999), so outgoing
+# connections never sit on them; the check still skips ports another program listens on.
 free_ports() {
     mapfile -t PORTS < <(python3 - "$1" "$2" <<'PY'
 import socket, sys

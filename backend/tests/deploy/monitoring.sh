@@ -4,7 +4,7 @@
 # a quiet case; the blackbox exporter accepts its module file; the backup metric backup.sh
 # writes is what the BackupTooOld rule reads.
 source "$(dirname "$0")/lib.sh"
-kit_env 56190 56191 56192
+kit_env 26190 26191 26192
 install_kit
 mon="$KIT/monitoring"
 check "promtool check config on the installed prometheus.yml" promtool check config "$T/root/etc/prometheus/prometheus.yml"

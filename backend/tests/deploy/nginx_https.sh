@@ -5,7 +5,7 @@
 # served on 127.0.0.1 directly, configure-ssl-security.sh idempotent with rollback, and
 # test-https-setup.sh's own checks.
 source "$(dirname "$0")/lib.sh"
-free_ports 56100 3
+free_ports 26100 3
 HP=${PORTS[0]} SP=${PORTS[1]} AP=${PORTS[2]}
 kit_env ${HP} ${SP} ${AP}
 make_ca

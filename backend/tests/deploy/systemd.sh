@@ -35,7 +35,7 @@ for t in flashbill-backup flashbill-certbot-renew; do
 done
 # The writable paths exist in the tree install.sh builds (a missing ReadWritePaths directory
 # stops a ProtectSystem=strict unit from starting).
-kit_env 56193 56194 56195
+kit_env 26193 26194 26195
 install_kit
 for u in "$KIT"/systemd/*.service; do
     for path in $(sed -n 's/^ReadWritePaths=//p' "$u"); do

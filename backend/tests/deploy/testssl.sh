@@ -6,7 +6,7 @@
 # defaults incl. key and trust (-S), ciphers per protocol (-E), vulnerabilities (-U), headers
 # (-h, for HSTS); nothing else, to keep it short.
 source "$(dirname "$0")/lib.sh"
-free_ports 56300 3
+free_ports 26300 3
 HP=${PORTS[0]} SP=${PORTS[1]} AP=${PORTS[2]}
 kit_env ${HP} ${SP} ${AP}
 make_ca

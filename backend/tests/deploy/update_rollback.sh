@@ -5,7 +5,7 @@
 # restarts as systemd's flashbill-api.socket would (support/socket-activate.py passes it to the
 # real binary with LISTEN_FDS). Zero failed requests throughout.
 source "$(dirname "$0")/lib.sh"
-free_ports 56500 3
+free_ports 26500 3
 HP=${PORTS[0]} SP=${PORTS[1]} AP=${PORTS[2]}
 kit_env ${HP} ${SP} ${AP}
 make_ca
