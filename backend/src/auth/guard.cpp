@@ -8,6 +8,7 @@
 
 #include "auth/runtime.hpp"
 #include "mail/templates.hpp"
+#include "metrics/metrics.hpp"
 
 namespace flashbill::auth {
 
@@ -65,7 +66,9 @@ namespace {
 int rank(std::string_view role) { return role == "owner" ? 2 : role == "admin" ? 1 : 0; }
 int rank(Role role) { return role == Role::kOwner ? 2 : role == Role::kAdmin ? 1 : 0; }
 
-redis::Rule rule(std::string name, const config::Config::RateRule& r) { return redis::Rule{std::move(name), r.limit, r.period}; }
+redis::Rule rule(std::string name, const config::Config::RateRule& r) {
+    return redis::Rule{std::move(name), r.limit, r.period};
+}
 
 }  // namespace
 
@@ -91,6 +94,12 @@ void configure(const config::Config& config) {
     g_runtime.login_failures = rule("login_account", config.rate_limit_login_failures);
     g_runtime.account = rule("auth_account", config.rate_limit_auth_account);
     g_runtime.service = std::make_unique<Service>(std::move(s), *g_templates);
+    metrics::describe("auth_logins_total", metrics::Type::kCounter,
+                      "Login attempts by result: ok, invalid (wrong email or password), throttled.");
+    metrics::describe("auth_refresh_reuse_total", metrics::Type::kCounter,
+                      "Spent refresh tokens presented again (their family was revoked): a sign of token theft.");
+    metrics::describe("auth_password_hash_seconds", metrics::Type::kHistogram,
+                      "argon2id work on the hashing pool, including the wait for a free hashing thread.");
 }
 
 http::Handler guard(Role minimum, http::Handler inner) {

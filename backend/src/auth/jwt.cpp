@@ -57,7 +57,8 @@ Result<AccessClaims> verify_access_token(std::string_view token, std::string_vie
     if (token.empty() || token.size() > kMaxTokenBytes) return unauthorized("malformed access token");
     auto d1 = token.find('.');
     auto d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
-    if (d1 == std::string_view::npos || d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos) {
+    if (d1 == std::string_view::npos || d2 == std::string_view::npos ||
+        token.find('.', d2 + 1) != std::string_view::npos) {
         return unauthorized("malformed access token");
     }
     std::string_view header_b64 = token.substr(0, d1);

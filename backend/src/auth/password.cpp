@@ -13,6 +13,8 @@
 #include <memory>
 #include <mutex>
 
+#include "metrics/metrics.hpp"
+
 namespace flashbill::auth {
 
 namespace asio = boost::asio;
@@ -78,8 +80,8 @@ std::optional<std::string> password_problem(std::string_view password) {
 Result<std::string> hash_password(std::string_view password, const PasswordParams& params) {
     std::array<unsigned char, kSaltBytes> salt{};
     if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) return Error::internal("no randomness for a salt");
-    std::size_t len = argon2_encodedlen(params.iterations, params.memory_kib, params.parallelism, kSaltBytes,
-                                        kHashBytes, Argon2_id);
+    std::size_t len =
+        argon2_encodedlen(params.iterations, params.memory_kib, params.parallelism, kSaltBytes, kHashBytes, Argon2_id);
     std::string encoded(len, '\0');
     int rc = argon2id_hash_encoded(params.iterations, params.memory_kib, params.parallelism, password.data(),
                                    password.size(), salt.data(), salt.size(), kHashBytes, encoded.data(), len);
@@ -114,7 +116,9 @@ asio::awaitable<Result<std::string>> hash_password_async(std::string password, P
             return Result<std::string>(std::move(err));
         }
     };
+    auto start = std::chrono::steady_clock::now();
     auto r = co_await offload<Result<std::string>>(std::move(job));
+    metrics::observe("auth_password_hash_seconds", "op=\"hash\"", std::chrono::steady_clock::now() - start);
     co_return r;
 }
 
@@ -122,7 +126,9 @@ asio::awaitable<bool> verify_password_async(std::string password, std::string ph
     auto job = [password = std::move(password), phc = std::move(phc)]() noexcept {
         return verify_password(password, phc);
     };
+    auto start = std::chrono::steady_clock::now();
     bool ok = co_await offload<bool>(std::move(job));
+    metrics::observe("auth_password_hash_seconds", "op=\"verify\"", std::chrono::steady_clock::now() - start);
     co_return ok;
 }
 

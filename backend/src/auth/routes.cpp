@@ -10,6 +10,7 @@
 #include "auth/runtime.hpp"
 #include "core/json.hpp"
 #include "core/uuid.hpp"
+#include "metrics/metrics.hpp"
 
 namespace flashbill::auth {
 
@@ -86,7 +87,9 @@ public:
         }
         return v->as_bool();
     }
-    void fail(std::string_view key, std::string message) { errors_.push_back(FieldError{std::string(key), std::move(message)}); }
+    void fail(std::string_view key, std::string message) {
+        errors_.push_back(FieldError{std::string(key), std::move(message)});
+    }
     bool ok() const { return errors_.empty(); }
     Error error() const { return Error{ErrorCode::kValidation, "validation failed", errors_}; }
 
@@ -131,8 +134,10 @@ void write_user(json::Writer& w, const User& u) {
     w.opt_field("phone", u.phone);
     w.opt_field("business_type", u.business_type);
     w.key("business_address");
-    if (u.business_address) w.raw(*u.business_address);
-    else w.null();
+    if (u.business_address)
+        w.raw(*u.business_address);
+    else
+        w.null();
     w.field("email_verified", u.email_verified);
     w.key("notification_settings").raw(u.notification_settings);
     w.field("created_at", u.created_at);
@@ -252,15 +257,18 @@ asio::awaitable<Response> login_route(RequestContext& ctx) {
         // Seconds until one failure has aged out of the window.
         auto period = rt.login_failures.period;
         auto retry = budget.reset_after - period + period / std::max(1, rt.login_failures.limit);
+        metrics::inc("auth_logins_total", "result=\"throttled\"");
         co_return detail::too_many(ctx, std::chrono::duration_cast<std::chrono::seconds>(retry));
     }
     auto s = co_await rt.service->login(std::move(email), std::move(*password));
     if (!s) {
         if (s.error().code == ErrorCode::kInvalidCredentials) {
+            metrics::inc("auth_logins_total", "result=\"invalid\"");
             co_await redis::shared_rate_limiter().hit(rt.login_failures, account_key, 1);
         }
         co_return detail::error_response(ctx, s.error());
     }
+    metrics::inc("auth_logins_total", "result=\"ok\"");
     co_return auth_result(200, *s);
 }
 
@@ -365,8 +373,8 @@ asio::awaitable<Response> change_password_route(RequestContext& ctx) {
     auto next = f.new_password("new_password");
     if (!f.ok()) co_return detail::error_response(ctx, f.error());
     const http::Principal& p = *ctx.principal();
-    auto r = co_await detail::runtime().service->change_password(p.org_id, p.user_id, std::move(*current),
-                                                                 std::move(*next));
+    auto r =
+        co_await detail::runtime().service->change_password(p.org_id, p.user_id, std::move(*current), std::move(*next));
     if (!r) co_return detail::error_response(ctx, r.error());
     co_return no_content();
 }
@@ -436,7 +444,8 @@ asio::awaitable<Response> accept_invite_route(RequestContext& ctx) {
     auto password = f.new_password("password");
     auto name = f.optional("name");
     if (!f.ok()) co_return detail::error_response(ctx, f.error());
-    auto s = co_await detail::runtime().service->accept_invite(std::move(*token), std::move(*password), std::move(name));
+    auto s =
+        co_await detail::runtime().service->accept_invite(std::move(*token), std::move(*password), std::move(name));
     if (!s) co_return detail::error_response(ctx, s.error());
     co_return auth_result(200, *s);
 }

@@ -11,10 +11,10 @@ namespace flashbill::auth::detail {
 
 struct Runtime {
     std::unique_ptr<Service> service;
-    redis::Rule per_ip;           // RATE_LIMIT_AUTH, per client IP
-    redis::Rule api;              // RATE_LIMIT_API, per user
-    redis::Rule login_failures;   // RATE_LIMIT_LOGIN_FAILURES, per account
-    redis::Rule account;          // RATE_LIMIT_AUTH_ACCOUNT, per account
+    redis::Rule per_ip;          // RATE_LIMIT_AUTH, per client IP
+    redis::Rule api;             // RATE_LIMIT_API, per user
+    redis::Rule login_failures;  // RATE_LIMIT_LOGIN_FAILURES, per account
+    redis::Rule account;         // RATE_LIMIT_AUTH_ACCOUNT, per account
 };
 
 // The configured runtime; throws std::logic_error before configure().

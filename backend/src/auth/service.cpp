@@ -12,6 +12,7 @@
 #include "db/pool.hpp"
 #include "jobs/queue.hpp"
 #include "mail/templates.hpp"
+#include "metrics/metrics.hpp"
 
 namespace flashbill::auth {
 
@@ -20,9 +21,9 @@ namespace asio = boost::asio;
 namespace {
 
 // One column list for every query that returns users, read by read_user().
-#define FB_USER_COLUMNS                                                                                     \
-    "u.id, u.org_id, u.email, u.role, u.name, u.phone, u.company_name, u.business_type, "                   \
-    "u.business_address::text, u.notification_settings::text, u.email_verified_at IS NOT NULL, "           \
+#define FB_USER_COLUMNS                                                                          \
+    "u.id, u.org_id, u.email, u.role, u.name, u.phone, u.company_name, u.business_type, "        \
+    "u.business_address::text, u.notification_settings::text, u.email_verified_at IS NOT NULL, " \
     "rfc3339(u.created_at), rfc3339(u.last_login_at), u.token_version"
 
 User read_user(const db::Rows& r, int row, int first = 0) {
@@ -45,8 +46,7 @@ User read_user(const db::Rows& r, int row, int first = 0) {
     return u;
 }
 
-constexpr std::string_view kUserByEmail =
-    "SELECT " FB_USER_COLUMNS ", u.password_hash FROM users u WHERE u.email = $1";
+constexpr std::string_view kUserByEmail = "SELECT " FB_USER_COLUMNS ", u.password_hash FROM users u WHERE u.email = $1";
 constexpr std::string_view kUserById = "SELECT " FB_USER_COLUMNS " FROM users u WHERE u.org_id = $1 AND u.id = $2";
 constexpr std::string_view kUsersOfOrg =
     "SELECT " FB_USER_COLUMNS " FROM users u WHERE u.org_id = $1 ORDER BY u.created_at DESC, u.id";
@@ -61,8 +61,8 @@ constexpr std::string_view kInsertOneTimeToken =
 constexpr std::string_view kInsertRefresh =
     "WITH t AS (INSERT INTO refresh_tokens (org_id, user_id, family_id, token_hash, expires_at) "
     "VALUES ($1, $2, gen_random_uuid(), $3, now() + make_interval(secs => $4::bigint))), "
-    "l AS (UPDATE users SET last_login_at = now() WHERE id = $2 AND org_id = $1 RETURNING rfc3339(last_login_at) AS at) "
-    "SELECT at FROM l";
+    "l AS (UPDATE users SET last_login_at = now() WHERE id = $2 AND org_id = $1 RETURNING last_login_at) "
+    "SELECT rfc3339(last_login_at) FROM l";
 // Spends the presented token and adds its successor to the family, atomically, returning the user.
 constexpr std::string_view kRotateRefresh =
     "WITH spent AS (UPDATE refresh_tokens SET spent_at = now() "
@@ -169,9 +169,7 @@ constexpr std::int64_t kVerifyTtl = 24 * 3600;
 constexpr std::int64_t kResetTtl = 3600;
 constexpr std::int64_t kInviteTtl = 7 * 24 * 3600;
 
-Error invalid_credentials() {
-    return Error{ErrorCode::kInvalidCredentials, "invalid email or password", {}};
-}
+Error invalid_credentials() { return Error{ErrorCode::kInvalidCredentials, "invalid email or password", {}}; }
 Error unauthorized(std::string message) { return Error{ErrorCode::kUnauthorized, std::move(message), {}}; }
 Error forbidden(std::string message) { return Error{ErrorCode::kForbidden, std::move(message), {}}; }
 Error bad_token(std::string_view what) {
@@ -244,8 +242,9 @@ Result<std::string> Service::render_mail(const std::string& to, const std::strin
 asio::awaitable<Result<Session>> Service::start_session(User user) {
     std::string refresh = random_token(32);
     auto& pool = db::Pool::current();
-    db::Params params1(user.org_id, user.id, sha256_hex(refresh), static_cast<std::int64_t>(settings_.refresh_ttl.count()));
-    auto r = co_await pool.query(kInsertRefresh, std::move(params1));
+    db::Params insert_refresh_args(user.org_id, user.id, sha256_hex(refresh),
+                                   static_cast<std::int64_t>(settings_.refresh_ttl.count()));
+    auto r = co_await pool.query(kInsertRefresh, std::move(insert_refresh_args));
     if (!r) co_return r.error();
     if (r->empty()) co_return unauthorized("the account no longer exists");
     user.last_login_at = std::string(r->text(0, 0));
@@ -274,19 +273,20 @@ asio::awaitable<Result<Session>> Service::register_account(RegisterInput in) {
     auto begun = co_await pool.begin();
     if (!begun) co_return begun.error();
     db::Transaction tx = std::move(*begun);
-    db::Params params2(org_name);
-    auto org = co_await tx.query(kInsertOrg, std::move(params2));
+    db::Params insert_org_args(org_name);
+    auto org = co_await tx.query(kInsertOrg, std::move(insert_org_args));
     if (!org) co_return org.error();
     std::string org_id(org->text(0, 0));
-    db::Params params3(org_id, in.email, *hashed, in.name, in.phone, in.company_name, in.business_type);
-    auto inserted = co_await tx.query(kInsertOwner, std::move(params3));
+    db::Params insert_owner_args(org_id, in.email, *hashed, in.name, in.phone, in.company_name, in.business_type);
+    auto inserted = co_await tx.query(kInsertOwner, std::move(insert_owner_args));
     if (!inserted) {
         if (is_email_conflict(inserted.error())) co_return Error::conflict("an account with this email already exists");
         co_return inserted.error();
     }
     User user = read_user(*inserted, 0);
-    db::Params params4("verify_email", sha256_hex(verify_token), org_id, user.id, std::nullopt, kVerifyTtl);
-    auto tok = co_await tx.query(kInsertOneTimeToken, std::move(params4));
+    db::Params insert_one_time_token_args("verify_email", sha256_hex(verify_token), org_id, user.id, std::nullopt,
+                                          kVerifyTtl);
+    auto tok = co_await tx.query(kInsertOneTimeToken, std::move(insert_one_time_token_args));
     if (!tok) co_return tok.error();
     auto payload = render_mail(user.email, "verify_email", "/verify-email", verify_token, org_name, "24 hours", "");
     if (!payload) co_return payload.error();
@@ -298,7 +298,8 @@ asio::awaitable<Result<Session>> Service::register_account(RegisterInput in) {
     if (!queued) co_return queued.error();
     auto committed = co_await tx.commit();
     if (!committed) {
-        if (is_email_conflict(committed.error())) co_return Error::conflict("an account with this email already exists");
+        if (is_email_conflict(committed.error()))
+            co_return Error::conflict("an account with this email already exists");
         co_return committed.error();
     }
     auto session = co_await start_session(std::move(user));
@@ -307,8 +308,8 @@ asio::awaitable<Result<Session>> Service::register_account(RegisterInput in) {
 
 asio::awaitable<Result<Session>> Service::login(std::string email, std::string password) {
     auto& pool = db::Pool::current();
-    db::Params params5(email);
-    auto r = co_await pool.query(kUserByEmail, std::move(params5));
+    db::Params user_by_email_args(email);
+    auto r = co_await pool.query(kUserByEmail, std::move(user_by_email_args));
     if (!r) co_return r.error();
     if (r->empty()) {
         // Same work as a real account, so response time does not reveal which emails exist.
@@ -328,14 +329,16 @@ asio::awaitable<Result<Session>> Service::refresh(std::string refresh_token) {
     if (refresh_token.empty() || refresh_token.size() > 200) co_return unauthorized("invalid refresh token");
     std::string presented = sha256_hex(refresh_token);
     std::string next = random_token(32);
-    db::Params params6(presented, sha256_hex(next), static_cast<std::int64_t>(settings_.refresh_ttl.count()));
-    auto rotated = co_await pool.query(kRotateRefresh, std::move(params6));
+    db::Params rotate_refresh_args(presented, sha256_hex(next),
+                                   static_cast<std::int64_t>(settings_.refresh_ttl.count()));
+    auto rotated = co_await pool.query(kRotateRefresh, std::move(rotate_refresh_args));
     if (!rotated) co_return rotated.error();
     if (rotated->empty()) {
-        db::Params params7(presented);
-        auto revoked = co_await pool.query(kRevokeFamilyOfSpent, std::move(params7));
+        db::Params revoke_family_of_spent_args(presented);
+        auto revoked = co_await pool.query(kRevokeFamilyOfSpent, std::move(revoke_family_of_spent_args));
         if (!revoked) co_return revoked.error();
         if (revoked->affected() > 0) {
+            metrics::inc("auth_refresh_reuse_total");
             spdlog::warn("auth: a spent refresh token was presented again; revoked its family ({} tokens)",
                          revoked->affected());
         }
@@ -358,28 +361,28 @@ asio::awaitable<Result<Session>> Service::refresh(std::string refresh_token) {
 }
 
 asio::awaitable<Result<void>> Service::logout(std::string refresh_token) {
-    db::Params params8(sha256_hex(refresh_token));
-    auto r = co_await db::Pool::current().query(kRevokeRefresh, std::move(params8));
+    db::Params revoke_refresh_args(sha256_hex(refresh_token));
+    auto r = co_await db::Pool::current().query(kRevokeRefresh, std::move(revoke_refresh_args));
     if (!r) co_return r.error();
     co_return Result<void>();
 }
 
 asio::awaitable<Result<void>> Service::logout_all(std::string org_id, std::string user_id) {
-    db::Params params9(org_id, user_id);
-    auto r = co_await db::Pool::current().query(kRevokeAllSessions, std::move(params9));
+    db::Params revoke_all_sessions_args(org_id, user_id);
+    auto r = co_await db::Pool::current().query(kRevokeAllSessions, std::move(revoke_all_sessions_args));
     if (!r) co_return r.error();
     co_return Result<void>();
 }
 
 asio::awaitable<Result<void>> Service::forgot_password(std::string email) {
     auto& pool = db::Pool::current();
-    db::Params params10(email);
-    auto r = co_await pool.query(kUserByEmail, std::move(params10));
+    db::Params user_by_email_args(email);
+    auto r = co_await pool.query(kUserByEmail, std::move(user_by_email_args));
     if (!r) co_return r.error();
     if (r->empty()) co_return Result<void>();
     User user = read_user(*r, 0);
-    db::Params params11(user.org_id);
-    auto org = co_await pool.query(kOrgName, std::move(params11));
+    db::Params org_name_args(user.org_id);
+    auto org = co_await pool.query(kOrgName, std::move(org_name_args));
     if (!org) co_return org.error();
     std::string company = org->empty() ? std::string("FlashBill") : std::string(org->text(0, 0));
     std::string token = random_token(32);
@@ -388,8 +391,9 @@ asio::awaitable<Result<void>> Service::forgot_password(std::string email) {
     auto begun = co_await pool.begin();
     if (!begun) co_return begun.error();
     db::Transaction tx = std::move(*begun);
-    db::Params params12("reset_password", sha256_hex(token), user.org_id, user.id, std::nullopt, kResetTtl);
-    auto tok = co_await tx.query(kInsertOneTimeToken, std::move(params12));
+    db::Params insert_one_time_token_args("reset_password", sha256_hex(token), user.org_id, user.id, std::nullopt,
+                                          kResetTtl);
+    auto tok = co_await tx.query(kInsertOneTimeToken, std::move(insert_one_time_token_args));
     if (!tok) co_return tok.error();
     jobs::NewJob job;
     job.kind = "mail.send";
@@ -406,22 +410,22 @@ asio::awaitable<Result<void>> Service::reset_password(std::string token, std::st
     auto& pool = db::Pool::current();
     std::string hash = sha256_hex(token);
     // Check the token before spending argon2 work on it.
-    db::Params params13(hash, "reset_password");
-    auto pending = co_await pool.query(kPendingToken, std::move(params13));
+    db::Params pending_token_args(hash, "reset_password");
+    auto pending = co_await pool.query(kPendingToken, std::move(pending_token_args));
     if (!pending) co_return pending.error();
     if (pending->empty()) co_return bad_token("reset");
     auto hashed = co_await hash_password_async(std::move(new_password), settings_.password);
     if (!hashed) co_return hashed.error();
-    db::Params params14(hash, *hashed);
-    auto r = co_await pool.query(kResetPassword, std::move(params14));
+    db::Params reset_password_args(hash, *hashed);
+    auto r = co_await pool.query(kResetPassword, std::move(reset_password_args));
     if (!r) co_return r.error();
     if (r->empty()) co_return bad_token("reset");  // spent by a concurrent request meanwhile
     co_return Result<void>();
 }
 
 asio::awaitable<Result<void>> Service::verify_email(std::string token) {
-    db::Params params15(sha256_hex(token));
-    auto r = co_await db::Pool::current().query(kVerifyEmail, std::move(params15));
+    db::Params verify_email_args(sha256_hex(token));
+    auto r = co_await db::Pool::current().query(kVerifyEmail, std::move(verify_email_args));
     if (!r) co_return r.error();
     if (r->empty()) co_return bad_token("verification");
     co_return Result<void>();
@@ -430,8 +434,8 @@ asio::awaitable<Result<void>> Service::verify_email(std::string token) {
 asio::awaitable<Result<void>> Service::change_password(std::string org_id, std::string user_id, std::string current,
                                                        std::string next) {
     auto& pool = db::Pool::current();
-    db::Params params16(org_id, user_id);
-    auto r = co_await pool.query(kPasswordHash, std::move(params16));
+    db::Params password_hash_args(org_id, user_id);
+    auto r = co_await pool.query(kPasswordHash, std::move(password_hash_args));
     if (!r) co_return r.error();
     if (r->empty()) co_return unauthorized("the account no longer exists");
     std::string phc(r->text(0, 0));
@@ -439,8 +443,8 @@ asio::awaitable<Result<void>> Service::change_password(std::string org_id, std::
     if (!ok) co_return Error::validation("current_password", "is not the current password");
     auto hashed = co_await hash_password_async(std::move(next), settings_.password);
     if (!hashed) co_return hashed.error();
-    db::Params params17(org_id, user_id, *hashed);
-    auto u = co_await pool.query(kSetPassword, std::move(params17));
+    db::Params set_password_args(org_id, user_id, *hashed);
+    auto u = co_await pool.query(kSetPassword, std::move(set_password_args));
     if (!u) co_return u.error();
     co_return Result<void>();
 }
@@ -449,8 +453,8 @@ asio::awaitable<Result<Session>> Service::accept_invite(std::string token, std::
                                                         std::optional<std::string> name) {
     auto& pool = db::Pool::current();
     std::string hash = sha256_hex(token);
-    db::Params params18(hash, "invitation");
-    auto pending = co_await pool.query(kPendingToken, std::move(params18));
+    db::Params pending_token_args(hash, "invitation");
+    auto pending = co_await pool.query(kPendingToken, std::move(pending_token_args));
     if (!pending) co_return pending.error();
     if (pending->empty()) co_return bad_token("invitation");
     auto hashed = co_await hash_password_async(std::move(password), settings_.password);
@@ -458,13 +462,13 @@ asio::awaitable<Result<Session>> Service::accept_invite(std::string token, std::
     auto begun = co_await pool.begin();
     if (!begun) co_return begun.error();
     db::Transaction tx = std::move(*begun);
-    db::Params params19(hash);
-    auto inv = co_await tx.query(kConsumeInvite, std::move(params19));
+    db::Params consume_invite_args(hash);
+    auto inv = co_await tx.query(kConsumeInvite, std::move(consume_invite_args));
     if (!inv) co_return inv.error();
     if (inv->empty()) co_return bad_token("invitation");
     std::string org_id(inv->text(0, 0)), email(inv->text(0, 1)), role(inv->text(0, 2));
-    db::Params params20(org_id, email, *hashed, role, name);
-    auto inserted = co_await tx.query(kInsertMember, std::move(params20));
+    db::Params insert_member_args(org_id, email, *hashed, role, name);
+    auto inserted = co_await tx.query(kInsertMember, std::move(insert_member_args));
     if (!inserted) {
         if (is_email_conflict(inserted.error())) co_return Error::conflict("an account with this email already exists");
         co_return inserted.error();
@@ -477,8 +481,8 @@ asio::awaitable<Result<Session>> Service::accept_invite(std::string token, std::
 }
 
 asio::awaitable<Result<User>> Service::get_user(std::string org_id, std::string user_id) {
-    db::Params params21(org_id, user_id);
-    auto r = co_await db::Pool::current().query(kUserById, std::move(params21));
+    db::Params user_by_id_args(org_id, user_id);
+    auto r = co_await db::Pool::current().query(kUserById, std::move(user_by_id_args));
     if (!r) co_return r.error();
     if (r->empty()) co_return Error::not_found("user not found");
     co_return read_user(*r, 0);
@@ -499,8 +503,8 @@ asio::awaitable<Result<User>> Service::update_profile(std::string org_id, std::s
 }
 
 asio::awaitable<Result<std::vector<ApiKey>>> Service::list_api_keys(std::string org_id) {
-    db::Params params22(org_id);
-    auto r = co_await db::Pool::current().query(kListKeys, std::move(params22));
+    db::Params list_keys_args(org_id);
+    auto r = co_await db::Pool::current().query(kListKeys, std::move(list_keys_args));
     if (!r) co_return r.error();
     std::vector<ApiKey> keys;
     keys.reserve(static_cast<std::size_t>(r->size()));
@@ -522,8 +526,8 @@ asio::awaitable<Result<ApiKey>> Service::create_api_key(std::string org_id, std:
     k.key = "fbk_" + random_token(32);
     k.prefix = k.key.substr(0, 12);
     k.name = std::move(name);
-    db::Params params23(org_id, user_id, k.name, k.prefix, sha256_hex(k.key));
-    auto r = co_await db::Pool::current().query(kInsertKey, std::move(params23));
+    db::Params insert_key_args(org_id, user_id, k.name, k.prefix, sha256_hex(k.key));
+    auto r = co_await db::Pool::current().query(kInsertKey, std::move(insert_key_args));
     if (!r) co_return r.error();
     k.id = std::string(r->text(0, 0));
     k.created_at = std::string(r->text(0, 1));
@@ -531,16 +535,16 @@ asio::awaitable<Result<ApiKey>> Service::create_api_key(std::string org_id, std:
 }
 
 asio::awaitable<Result<void>> Service::revoke_api_key(std::string org_id, std::string key_id) {
-    db::Params params24(org_id, key_id);
-    auto r = co_await db::Pool::current().query(kRevokeKey, std::move(params24));
+    db::Params revoke_key_args(org_id, key_id);
+    auto r = co_await db::Pool::current().query(kRevokeKey, std::move(revoke_key_args));
     if (!r) co_return r.error();
     if (r->affected() == 0) co_return Error::not_found("API key not found");
     co_return Result<void>();
 }
 
 asio::awaitable<Result<Organization>> Service::get_org(std::string org_id) {
-    db::Params params25(org_id);
-    auto r = co_await db::Pool::current().query(kOrg, std::move(params25));
+    db::Params org_args(org_id);
+    auto r = co_await db::Pool::current().query(kOrg, std::move(org_args));
     if (!r) co_return r.error();
     if (r->empty()) co_return Error::not_found("organization not found");
     Organization o{std::string(r->text(0, 0)), std::string(r->text(0, 1)), std::string(r->text(0, 2))};
@@ -548,8 +552,8 @@ asio::awaitable<Result<Organization>> Service::get_org(std::string org_id) {
 }
 
 asio::awaitable<Result<std::vector<User>>> Service::list_users(std::string org_id) {
-    db::Params params26(org_id);
-    auto r = co_await db::Pool::current().query(kUsersOfOrg, std::move(params26));
+    db::Params users_of_org_args(org_id);
+    auto r = co_await db::Pool::current().query(kUsersOfOrg, std::move(users_of_org_args));
     if (!r) co_return r.error();
     std::vector<User> users;
     for (int i = 0; i < r->size(); ++i) users.push_back(read_user(*r, i));
@@ -560,8 +564,8 @@ asio::awaitable<Result<Invitation>> Service::invite(http::Principal actor, std::
     // Only an owner may create another owner: an admin must not be able to out-rank themselves.
     if (role == "owner" && actor.role != "owner") co_return forbidden("only an owner can invite an owner");
     auto& pool = db::Pool::current();
-    db::Params params27(actor.org_id, actor.user_id);
-    auto who = co_await pool.query(kInviter, std::move(params27));
+    db::Params inviter_args(actor.org_id, actor.user_id);
+    auto who = co_await pool.query(kInviter, std::move(inviter_args));
     if (!who) co_return who.error();
     if (who->empty()) co_return unauthorized("the account no longer exists");
     std::string inviter(who->text(0, 0)), company(who->text(0, 1));
@@ -572,14 +576,15 @@ asio::awaitable<Result<Invitation>> Service::invite(http::Principal actor, std::
     auto begun = co_await pool.begin();
     if (!begun) co_return begun.error();
     db::Transaction tx = std::move(*begun);
-    db::Params params28(actor.org_id, email, role, actor.user_id, kInviteTtl);
-    auto inv = co_await tx.query(kInsertInvitation, std::move(params28));
+    db::Params insert_invitation_args(actor.org_id, email, role, actor.user_id, kInviteTtl);
+    auto inv = co_await tx.query(kInsertInvitation, std::move(insert_invitation_args));
     if (!inv) co_return inv.error();
     if (inv->empty()) co_return Error::conflict("a user with this email already exists");
     Invitation out{std::string(inv->text(0, 0)), email, role, std::string(inv->text(0, 1)),
                    std::string(inv->text(0, 2))};
-    db::Params params29("invitation", sha256_hex(token), actor.org_id, std::nullopt, out.id, kInviteTtl);
-    auto tok = co_await tx.query(kInsertOneTimeToken, std::move(params29));
+    db::Params insert_one_time_token_args("invitation", sha256_hex(token), actor.org_id, std::nullopt, out.id,
+                                          kInviteTtl);
+    auto tok = co_await tx.query(kInsertOneTimeToken, std::move(insert_one_time_token_args));
     if (!tok) co_return tok.error();
     jobs::NewJob job;
     job.kind = "mail.send";
@@ -597,11 +602,11 @@ asio::awaitable<Result<User>> Service::change_role(http::Principal actor, std::s
     auto begun = co_await pool.begin();
     if (!begun) co_return begun.error();
     db::Transaction tx = std::move(*begun);
-    db::Params params30(actor.org_id);
-    auto owners = co_await tx.query(kLockOwners, std::move(params30));
+    db::Params lock_owners_args(actor.org_id);
+    auto owners = co_await tx.query(kLockOwners, std::move(lock_owners_args));
     if (!owners) co_return owners.error();
-    db::Params params31(actor.org_id, user_id);
-    auto target = co_await tx.query(kTargetRole, std::move(params31));
+    db::Params target_role_args(actor.org_id, user_id);
+    auto target = co_await tx.query(kTargetRole, std::move(target_role_args));
     if (!target) co_return target.error();
     if (target->empty()) co_return Error::not_found("user not found");
     std::string current(target->text(0, 0));
@@ -612,8 +617,8 @@ asio::awaitable<Result<User>> Service::change_role(http::Principal actor, std::s
     if (current == "owner" && role != "owner" && owners->size() <= 1) {
         co_return Error::conflict("the last owner cannot be demoted; make another user owner first");
     }
-    db::Params params32(actor.org_id, user_id, role);
-    auto r = co_await tx.query(kSetRole, std::move(params32));
+    db::Params set_role_args(actor.org_id, user_id, role);
+    auto r = co_await tx.query(kSetRole, std::move(set_role_args));
     if (!r) co_return r.error();
     User user = read_user(*r, 0);
     auto committed = co_await tx.commit();
@@ -626,11 +631,11 @@ asio::awaitable<Result<void>> Service::remove_user(http::Principal actor, std::s
     auto begun = co_await pool.begin();
     if (!begun) co_return begun.error();
     db::Transaction tx = std::move(*begun);
-    db::Params params33(actor.org_id);
-    auto owners = co_await tx.query(kLockOwners, std::move(params33));
+    db::Params lock_owners_args(actor.org_id);
+    auto owners = co_await tx.query(kLockOwners, std::move(lock_owners_args));
     if (!owners) co_return owners.error();
-    db::Params params34(actor.org_id, user_id);
-    auto target = co_await tx.query(kTargetRole, std::move(params34));
+    db::Params target_role_args(actor.org_id, user_id);
+    auto target = co_await tx.query(kTargetRole, std::move(target_role_args));
     if (!target) co_return target.error();
     if (target->empty()) co_return Error::not_found("user not found");
     std::string current(target->text(0, 0));
@@ -638,8 +643,8 @@ asio::awaitable<Result<void>> Service::remove_user(http::Principal actor, std::s
     if (current == "owner" && owners->size() <= 1) {
         co_return Error::conflict("the last owner cannot be removed; make another user owner first");
     }
-    db::Params params35(actor.org_id, user_id);
-    auto r = co_await tx.query(kDeleteUser, std::move(params35));
+    db::Params delete_user_args(actor.org_id, user_id);
+    auto r = co_await tx.query(kDeleteUser, std::move(delete_user_args));
     if (!r) co_return r.error();
     auto committed = co_await tx.commit();
     if (!committed) co_return committed.error();
@@ -651,8 +656,8 @@ asio::awaitable<Result<http::Principal>> Service::authenticate(std::string beare
     http::Principal p;
     if (bearer.starts_with("fbk_")) {
         if (bearer.size() != 4 + 43) co_return unauthorized("invalid API key");
-        db::Params params36(sha256_hex(bearer));
-        auto r = co_await pool.query(kKeyLookup, std::move(params36));
+        db::Params key_lookup_args(sha256_hex(bearer));
+        auto r = co_await pool.query(kKeyLookup, std::move(key_lookup_args));
         if (!r) co_return r.error();
         if (r->empty()) co_return unauthorized("invalid API key");
         p.api_key_id = std::string(r->text(0, 0));
@@ -660,16 +665,16 @@ asio::awaitable<Result<http::Principal>> Service::authenticate(std::string beare
         p.org_id = std::string(r->text(0, 2));
         p.role = std::string(r->text(0, 3));
         if (r->boolean(0, 4)) {
-            db::Params params37(p.api_key_id);
-            auto touched = co_await pool.query(kTouchKey, std::move(params37));
+            db::Params touch_key_args(p.api_key_id);
+            auto touched = co_await pool.query(kTouchKey, std::move(touch_key_args));
             if (!touched) spdlog::warn("auth: could not record API key use: {}", touched.error().cause);
         }
         co_return p;
     }
     auto claims = verify_access_token(bearer, settings_.jwt_secret, unix_now());
     if (!claims) co_return claims.error();
-    db::Params params38(claims->sub);
-    auto r = co_await pool.query(kAuthUser, std::move(params38));
+    db::Params auth_user_args(claims->sub);
+    auto r = co_await pool.query(kAuthUser, std::move(auth_user_args));
     if (!r) co_return r.error();
     if (r->empty()) co_return unauthorized("the account no longer exists");
     if (r->text(0, 1) != claims->org || r->int64(0, 2) != claims->ver) {

@@ -143,6 +143,8 @@ TEST(AuthFlow, RegisterVerifyLoginRefreshReplayResetAndSignInAgain) {
     EXPECT_CONFORMS("POST", "/api/v1/auth/refresh", replay);
     auto after_replay = send(port, "POST", "/api/v1/auth/refresh", R"({"refresh_token":)" + jstr(refresh2) + "}");
     EXPECT_EQ(after_replay.status, 401) << "the family survived a replay";
+    EXPECT_NE(http_get(port, "/metrics").body.find("auth_refresh_reuse_total 1"), std::string::npos)
+        << "a replay must be visible to operators";
 
     // A second session (from another login) to prove a reset ends every session.
     auto login2 = send(port, "POST", "/api/v1/auth/login",
@@ -308,8 +310,9 @@ TEST(AuthFlow, ChangePasswordChecksTheCurrentOneAndThePolicy) {
     EXPECT_EQ(error_code(wrong), "VALIDATION_ERROR");
     EXPECT_EQ(error_fields(wrong), "current_password");
     EXPECT_CONFORMS("POST", "/api/v1/auth/change-password", wrong);
-    auto weak = send(server.port(), "POST", "/api/v1/auth/change-password",
-                     R"({"current_password":)" + jstr(acct.password) + R"(,"new_password":"1234567890"})", bearer(acct));
+    auto weak =
+        send(server.port(), "POST", "/api/v1/auth/change-password",
+             R"({"current_password":)" + jstr(acct.password) + R"(,"new_password":"1234567890"})", bearer(acct));
     EXPECT_EQ(error_fields(weak), "new_password");
     EXPECT_EQ(snapshot(db), before);
     auto ok = send(server.port(), "POST", "/api/v1/auth/change-password",
@@ -337,8 +340,8 @@ TEST(AuthFlow, ProfileUpdatesMergeAndNullClears) {
     EXPECT_EQ(str(doc, "phone"), "+44 20 7946 0000");
     EXPECT_EQ(str(*doc.find("business_address"), "city"), "London");
     EXPECT_EQ(str(doc, "company_name"), "Test Co") << "absent fields stay";
-    auto alias = send(server.port(), "PUT", "/api/v1/auth/profile", R"({"phone":null,"business_type":"retail"})",
-                      bearer(acct));
+    auto alias =
+        send(server.port(), "PUT", "/api/v1/auth/profile", R"({"phone":null,"business_type":"retail"})", bearer(acct));
     ASSERT_EQ(alias.status, 200) << alias.body;
     EXPECT_CONFORMS("PUT", "/api/v1/auth/profile", alias);
     auto doc2 = parse(alias);
@@ -346,7 +349,8 @@ TEST(AuthFlow, ProfileUpdatesMergeAndNullClears) {
     EXPECT_EQ(str(doc2, "business_type"), "retail");
     EXPECT_EQ(str(*doc2.find("business_address"), "country"), "GB");
     const std::string before = snapshot(db);
-    auto bad = send(server.port(), "PUT", "/api/v1/auth/me", R"({"phone":5,"business_address":"Main St"})", bearer(acct));
+    auto bad =
+        send(server.port(), "PUT", "/api/v1/auth/me", R"({"phone":5,"business_address":"Main St"})", bearer(acct));
     EXPECT_EQ(bad.status, 400);
     EXPECT_EQ(error_fields(bad), "phone,business_address");
     EXPECT_EQ(snapshot(db), before);
@@ -365,8 +369,9 @@ TEST(AuthFlow, LogoutEndsOneSessionOrAll) {
     auto one = send(port, "POST", "/api/v1/auth/logout", R"({"refresh_token":)" + jstr(acct.refresh_token) + "}");
     EXPECT_EQ(one.status, 204);
     EXPECT_CONFORMS("POST", "/api/v1/auth/logout", one);
-    EXPECT_EQ(send(port, "POST", "/api/v1/auth/refresh", R"({"refresh_token":)" + jstr(acct.refresh_token) + "}").status,
-              401);
+    EXPECT_EQ(
+        send(port, "POST", "/api/v1/auth/refresh", R"({"refresh_token":)" + jstr(acct.refresh_token) + "}").status,
+        401);
     auto still = send(port, "POST", "/api/v1/auth/refresh", R"({"refresh_token":)" + jstr(refresh2) + "}");
     ASSERT_EQ(still.status, 200) << "logging out one session ended another";
     std::string refresh3 = str(parse(still), "refresh_token");

@@ -30,7 +30,8 @@ TEST(AuthTeam, InviteAcceptAndListTheTeam) {
     EXPECT_NE(str(mail, "text").find("Team Co"), std::string::npos);
     std::string token = token_from_link(str(mail, "text"));
 
-    auto weak = send(port, "POST", "/api/v1/auth/accept-invite", R"({"token":)" + jstr(token) + R"(,"password":"abc"})");
+    auto weak =
+        send(port, "POST", "/api/v1/auth/accept-invite", R"({"token":)" + jstr(token) + R"(,"password":"abc"})");
     EXPECT_EQ(error_fields(weak), "password");
     auto accepted = send(port, "POST", "/api/v1/auth/accept-invite",
                          R"({"token":)" + jstr(token) + R"(,"password":"invited-admin-passphrase","name":"Ada"})");
@@ -74,26 +75,31 @@ TEST(AuthTeam, MembersGet403OnOwnerAndAdminRoutes) {
         EXPECT_CONFORMS(method, path, r);
     };
     check(http_get(port, "/api/v1/org/users", bearer(member)), "GET", "/api/v1/org/users");
-    check(send(port, "POST", "/api/v1/org/invitations", R"({"email":"z@example.test","role":"member"})", bearer(member)),
-          "POST", "/api/v1/org/invitations");
+    check(
+        send(port, "POST", "/api/v1/org/invitations", R"({"email":"z@example.test","role":"member"})", bearer(member)),
+        "POST", "/api/v1/org/invitations");
     check(send(port, "PUT", "/api/v1/org/users/" + owner.user_id, R"({"role":"member"})", bearer(member)), "PUT",
           "/api/v1/org/users/{id}");
     check(send(port, "DELETE", "/api/v1/org/users/" + owner.user_id, "", bearer(member)), "DELETE",
           "/api/v1/org/users/{id}");
     check(http_get(port, "/api/v1/auth/api-keys", bearer(member)), "GET", "/api/v1/auth/api-keys");
-    check(send(port, "POST", "/api/v1/auth/api-keys", R"({"name":"k"})", bearer(member)), "POST", "/api/v1/auth/api-keys");
+    check(send(port, "POST", "/api/v1/auth/api-keys", R"({"name":"k"})", bearer(member)), "POST",
+          "/api/v1/auth/api-keys");
     EXPECT_EQ(snapshot(db), before) << "a forbidden request changed data";
     // What members may do.
     EXPECT_EQ(http_get(port, "/api/v1/auth/me", bearer(member)).status, 200);
     EXPECT_EQ(http_get(port, "/api/v1/org", bearer(member)).status, 200);
     // Admins manage the team but cannot make or unmake owners.
     auto admin = invite_member(port, owner, "admin");
-    EXPECT_EQ(send(port, "PUT", "/api/v1/org/users/" + member.user_id, R"({"role":"admin"})", bearer(admin)).status, 200);
-    EXPECT_EQ(send(port, "PUT", "/api/v1/org/users/" + admin.user_id, R"({"role":"owner"})", bearer(admin)).status, 403);
-    EXPECT_EQ(send(port, "DELETE", "/api/v1/org/users/" + owner.user_id, "", bearer(admin)).status, 403);
-    EXPECT_EQ(send(port, "POST", "/api/v1/org/invitations", R"({"email":"o@example.test","role":"owner"})", bearer(admin))
-                  .status,
+    EXPECT_EQ(send(port, "PUT", "/api/v1/org/users/" + member.user_id, R"({"role":"admin"})", bearer(admin)).status,
+              200);
+    EXPECT_EQ(send(port, "PUT", "/api/v1/org/users/" + admin.user_id, R"({"role":"owner"})", bearer(admin)).status,
               403);
+    EXPECT_EQ(send(port, "DELETE", "/api/v1/org/users/" + owner.user_id, "", bearer(admin)).status, 403);
+    EXPECT_EQ(
+        send(port, "POST", "/api/v1/org/invitations", R"({"email":"o@example.test","role":"owner"})", bearer(admin))
+            .status,
+        403);
 }
 
 TEST(AuthTeam, AnotherOrganizationsUsersAndKeysAre404) {
@@ -103,7 +109,8 @@ TEST(AuthTeam, AnotherOrganizationsUsersAndKeysAre404) {
     auto mine = register_account(port);
     auto theirs = register_account(port);
     auto their_member = invite_member(port, theirs, "member");
-    auto their_key = str(parse(send(port, "POST", "/api/v1/auth/api-keys", R"({"name":"theirs"})", bearer(theirs))), "id");
+    auto their_key =
+        str(parse(send(port, "POST", "/api/v1/auth/api-keys", R"({"name":"theirs"})", bearer(theirs))), "id");
     const std::string before = snapshot(db);
 
     auto put = send(port, "PUT", "/api/v1/org/users/" + their_member.user_id, R"({"role":"admin"})", bearer(mine));
@@ -117,7 +124,8 @@ TEST(AuthTeam, AnotherOrganizationsUsersAndKeysAre404) {
     EXPECT_EQ(key.status, 404);
     EXPECT_CONFORMS("DELETE", "/api/v1/auth/api-keys/{id}", key);
     EXPECT_EQ(send(port, "PUT", "/api/v1/org/users/not-a-uuid", R"({"role":"admin"})", bearer(mine)).status, 404);
-    EXPECT_EQ(send(port, "DELETE", "/api/v1/org/users/00000000-0000-4000-8000-000000000000", "", bearer(mine)).status, 404);
+    EXPECT_EQ(send(port, "DELETE", "/api/v1/org/users/00000000-0000-4000-8000-000000000000", "", bearer(mine)).status,
+              404);
     EXPECT_EQ(snapshot(db), before);
     // Lists are the caller's org only.
     EXPECT_EQ(parse(http_get(port, "/api/v1/org/users", bearer(mine))).as_array().size(), 1u);
@@ -141,7 +149,8 @@ TEST(AuthTeam, TheLastOwnerCanBeNeitherDemotedNorRemoved) {
 
     // With a second owner, either may step down, and then the other is the last again.
     auto second = invite_member(port, owner, "owner");
-    EXPECT_EQ(send(port, "PUT", "/api/v1/org/users/" + owner.user_id, R"({"role":"admin"})", bearer(owner)).status, 200);
+    EXPECT_EQ(send(port, "PUT", "/api/v1/org/users/" + owner.user_id, R"({"role":"admin"})", bearer(owner)).status,
+              200);
     EXPECT_EQ(send(port, "DELETE", "/api/v1/org/users/" + second.user_id, "", bearer(second)).status, 409);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM users WHERE org_id = '" + owner.org_id + "' AND role = 'owner'"), "1");
 }

@@ -74,8 +74,10 @@ inline std::string jstr(const std::string& s) {
 // Every row of every table auth writes, hashed: equal snapshots mean nothing changed.
 inline std::string snapshot(const TestDatabase& db) {
     std::string all;
-    for (const char* t : {"organizations", "users", "refresh_tokens", "one_time_tokens", "invitations", "api_keys", "jobs"}) {
-        all += db.scalar(std::string("SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM ") + t + " t");
+    for (const char* t :
+         {"organizations", "users", "refresh_tokens", "one_time_tokens", "invitations", "api_keys", "jobs"}) {
+        all += db.scalar(std::string("SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM ") + t +
+                         " t");
         all += ";";
     }
     return all;

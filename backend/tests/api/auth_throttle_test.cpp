@@ -15,7 +15,8 @@ namespace {
 using namespace auth_util;
 
 HttpResponse login(std::uint16_t port, const std::string& email, const std::string& password) {
-    return send(port, "POST", "/api/v1/auth/login", R"({"email":)" + jstr(email) + R"(,"password":)" + jstr(password) + "}");
+    return send(port, "POST", "/api/v1/auth/login",
+                R"({"email":)" + jstr(email) + R"(,"password":)" + jstr(password) + "}");
 }
 
 TEST(AuthThrottle, SixthWrongPasswordForOneAccountIs429AcrossTwoProcesses) {
@@ -42,6 +43,7 @@ TEST(AuthThrottle, SixthWrongPasswordForOneAccountIs429AcrossTwoProcesses) {
     std::string upper = acct.email;
     upper[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(upper[0])));
     EXPECT_EQ(login(a.port(), upper, acct.password).status, 429);
+    EXPECT_NE(http_get(b.port(), "/metrics").body.find(R"(auth_logins_total{result="throttled"})"), std::string::npos);
     // Other accounts are unaffected.
     auto other = register_account(b.port());
     EXPECT_EQ(login(a.port(), other.email, other.password).status, 200);

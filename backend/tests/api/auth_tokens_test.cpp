@@ -27,10 +27,10 @@ std::string mint(const std::string& header, const std::string& payload, const st
 
 std::string claims(const TestAccount& a, const std::string& typ = "access", long long exp_offset = 600,
                    const std::string& extra = "") {
-    long long now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    return R"({"sub":")" + a.user_id + R"(","org":")" + a.org_id + R"(","role":"owner","typ":")" + typ +
-           R"(","iat":)" + std::to_string(now - 5) + R"(,"exp":)" + std::to_string(now + exp_offset) + R"(,"ver":0)" +
-           extra + "}";
+    long long now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return R"({"sub":")" + a.user_id + R"(","org":")" + a.org_id + R"(","role":"owner","typ":")" + typ + R"(","iat":)" +
+           std::to_string(now - 5) + R"(,"exp":)" + std::to_string(now + exp_offset) + R"(,"ver":0)" + extra + "}";
 }
 
 void expect_401(std::uint16_t port, const std::string& authorization, const std::string& why) {
@@ -62,8 +62,8 @@ TEST(AuthTokens, EveryForgedMalformedOrExpiredAccessTokenIs401) {
     expect_401(port, "Bearer " + mint(hs256, claims(a), "a-different-secret-of-the-same-length-000000000"),
                "wrong key");
     std::string good = a.access_token;
-    std::string tampered = good.substr(0, good.find('.') + 1) + b64(claims(a, "access", 86'400)) +
-                           good.substr(good.rfind('.'));
+    std::string tampered =
+        good.substr(0, good.find('.') + 1) + b64(claims(a, "access", 86'400)) + good.substr(good.rfind('.'));
     expect_401(port, "Bearer " + tampered, "payload changed, signature kept");
     std::string flipped = good;
     flipped[flipped.size() - 3] = flipped[flipped.size() - 3] == 'x' ? 'y' : 'x';
@@ -166,8 +166,9 @@ TEST(AuthTokens, RemovalDemotionAndLogoutAllBiteOnTheNextRequest) {
     ASSERT_EQ(removed.status, 204) << removed.body;
     EXPECT_EQ(http_get(port, "/api/v1/auth/me", bearer(admin)).status, 401);
     EXPECT_EQ(http_get(port, "/api/v1/auth/me", bearer(key)).status, 401);
-    EXPECT_EQ(send(port, "POST", "/api/v1/auth/refresh", R"({"refresh_token":)" + jstr(admin.refresh_token) + "}").status,
-              401);
+    EXPECT_EQ(
+        send(port, "POST", "/api/v1/auth/refresh", R"({"refresh_token":)" + jstr(admin.refresh_token) + "}").status,
+        401);
 
     // Logout-all by the member ends the member's access token too.
     ASSERT_EQ(send(port, "POST", "/api/v1/auth/logout", R"({"all":true})", bearer(member)).status, 204);

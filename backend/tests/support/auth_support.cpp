@@ -59,8 +59,8 @@ std::string token_from_link(const std::string& text) {
     if (pos == std::string::npos) return {};
     pos += 6;
     auto end = pos;
-    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '-' ||
-                                 text[end] == '_')) {
+    while (end < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '-' || text[end] == '_')) {
         ++end;
     }
     return text.substr(pos, end - pos);
@@ -77,9 +77,9 @@ TestAccount register_account(std::uint16_t port, std::string email, std::string 
 
 TestAccount invite_member(std::uint16_t port, const TestAccount& owner, std::string role) {
     std::string email = unique_email(role);
-    auto inv = http_post_json(port, "/api/v1/org/invitations",
-                              R"({"email":)" + json_string(email) + R"(,"role":)" + json_string(role) + "}",
-                              bearer(owner));
+    auto inv =
+        http_post_json(port, "/api/v1/org/invitations",
+                       R"({"email":)" + json_string(email) + R"(,"role":)" + json_string(role) + "}", bearer(owner));
     if (inv.status != 201) throw std::runtime_error("invite: " + std::to_string(inv.status) + " " + inv.body);
     auto mail = http_get(port, "/__test/mail?to=" + email);
     if (mail.status != 200) throw std::runtime_error("no invitation mail: " + mail.body);

@@ -1,10 +1,11 @@
 // Access tokens: what verify_access_token accepts and everything it must refuse (RFC 8725), and the
 // base64url codec under it.
 
+#include "auth/jwt.hpp"
+
 #include <gtest/gtest.h>
 
 #include "auth/crypto.hpp"
-#include "auth/jwt.hpp"
 
 namespace flashbill::auth {
 namespace {
@@ -124,10 +125,12 @@ TEST(AccessToken, RejectsMalformedTokens) {
     expect_rejected(forge("not json", payload()), "header not JSON");
     expect_rejected(forge(kHs256, "not json"), "payload not JSON");
     expect_rejected(forge(kHs256, "[1,2]"), "payload array");
-    expect_rejected(forge(kHs256, R"({"sub":"x","org":"y","role":"owner","typ":"access","iat":1,"exp":9999999999,"ver":0})"),
-                    "sub not a uuid");
-    expect_rejected(forge(kHs256, payload("access", kNow + 600).replace(payload().find(R"("ver":0)"), 7, R"("ver":"0")")),
-                    "ver a string");
+    expect_rejected(
+        forge(kHs256, R"({"sub":"x","org":"y","role":"owner","typ":"access","iat":1,"exp":9999999999,"ver":0})"),
+        "sub not a uuid");
+    expect_rejected(
+        forge(kHs256, payload("access", kNow + 600).replace(payload().find(R"("ver":0)"), 7, R"("ver":"0")")),
+        "ver a string");
     expect_rejected(std::string(5000, 'a') + "." + std::string(10, 'b') + ".c", "oversized");
 }
 

@@ -1,6 +1,8 @@
 // Password policy, argon2id PHC hashing and verification, and the hashing pool that keeps the
 // event loop free.
 
+#include "auth/password.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,8 +12,6 @@
 #include <boost/asio/post.hpp>
 #include <cstring>
 #include <thread>
-
-#include "auth/password.hpp"
 
 namespace flashbill::auth {
 namespace {
@@ -60,7 +60,8 @@ TEST(PasswordPolicy, RequiresTenCharactersAndRejectsCommonOnes) {
 TEST(PasswordPolicy, TheBuiltInListIsSortedLowerCaseAndLongEnough) {
     auto list = common_password_list();
     EXPECT_GE(list.size(), 300u);
-    EXPECT_TRUE(std::is_sorted(list.begin(), list.end(), [](const char* a, const char* b) { return std::strcmp(a, b) < 0; }));
+    EXPECT_TRUE(
+        std::is_sorted(list.begin(), list.end(), [](const char* a, const char* b) { return std::strcmp(a, b) < 0; }));
     for (const char* p : list) {
         std::string s(p);
         EXPECT_GE(s.size(), kMinPasswordLength) << s;
