@@ -27,6 +27,9 @@ Runtime& runtime() {
 }
 
 void add_rate_headers(http::Response& r, const redis::Decision& d) {
+    // An outer limit (per IP around a guarded route) replaces an inner one's headers: one set of
+    // RateLimit-* per answer, from the limit checked last.
+    std::erase_if(r.headers, [](const http::Header& h) { return h.name.starts_with("RateLimit-"); });
     r.header("RateLimit-Limit", std::to_string(d.limit));
     r.header("RateLimit-Remaining", std::to_string(std::max(0, d.remaining)));
     r.header("RateLimit-Reset", std::to_string(d.reset_after.count()));

@@ -20,7 +20,7 @@ struct Runtime {
 // The configured runtime; throws std::logic_error before configure().
 Runtime& runtime();
 
-// RateLimit-* headers of a decision.
+// RateLimit-* headers of a decision (replacing any set already there).
 void add_rate_headers(http::Response& r, const redis::Decision& d);
 // 429 RATE_LIMITED with Retry-After (at least `retry_after`, at least one second).
 http::Response too_many(const http::RequestContext& ctx, std::chrono::seconds retry_after);

@@ -310,6 +310,8 @@ TEST(AuthFlow, ChangePasswordChecksTheCurrentOneAndThePolicy) {
     EXPECT_EQ(error_code(wrong), "VALIDATION_ERROR");
     EXPECT_EQ(error_fields(wrong), "current_password");
     EXPECT_CONFORMS("POST", "/api/v1/auth/change-password", wrong);
+    EXPECT_EQ(wrong.header_count("RateLimit-Limit"), 1) << "per-IP and per-user limits both answered";
+    EXPECT_EQ(wrong.header("RateLimit-Limit"), "1000") << "the credential route's per-IP limit is the one shown";
     auto weak =
         send(server.port(), "POST", "/api/v1/auth/change-password",
              R"({"current_password":)" + jstr(acct.password) + R"(,"new_password":"1234567890"})", bearer(acct));
