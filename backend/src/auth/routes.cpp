@@ -4,6 +4,7 @@
 #include "auth/routes.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 
 #include "auth/crypto.hpp"
 #include "auth/guard.hpp"
@@ -191,6 +192,53 @@ void write_key(json::Writer& w, const ApiKey& k, bool with_secret) {
     w.field("created_at", k.created_at);
     w.opt_field("last_used_at", k.last_used_at);
     w.end_object();
+}
+
+std::string path(std::string_view p) { return std::string(kBase) + std::string(p); }
+
+// limit and cursor of a list (API.md §1: default 50, above 200 clamped, below 1 an error).
+Result<PageRequest> page_request(const RequestContext& ctx) {
+    PageRequest page;
+    std::vector<FieldError> errors;
+    if (auto limit = ctx.query_param("limit")) {
+        long long n = 0;
+        auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+        if (ec == std::errc::result_out_of_range && !limit->starts_with('-')) {
+            n = 200;
+        } else if (ec != std::errc() || p != limit->data() + limit->size() || n < 1) {
+            errors.push_back(FieldError{"limit", "must be a whole number of at least 1"});
+        }
+        page.limit = static_cast<int>(std::min<long long>(n, 200));
+    }
+    if (auto cursor = ctx.query_param("cursor")) {
+        // Opaque to clients: base64url("<created_at µs>:<id>").
+        auto text = base64url_decode(*cursor);
+        auto colon = text ? text->find(':') : std::string::npos;
+        long long usec = 0;
+        bool ok = colon != std::string::npos && is_uuid(std::string_view(*text).substr(colon + 1));
+        if (ok) {
+            auto [p, ec] = std::from_chars(text->data(), text->data() + colon, usec);
+            ok = ec == std::errc() && p == text->data() + colon;
+        }
+        if (ok) {
+            page.after = PageRequest::Position{usec, text->substr(colon + 1)};
+        } else {
+            errors.push_back(FieldError{"cursor", "is not a cursor this API issued"});
+        }
+    }
+    if (!errors.empty()) return Error{ErrorCode::kValidation, "validation failed", std::move(errors)};
+    return page;
+}
+
+// X-Total-Count, and Link: <…>; rel="next" while more items follow.
+template <class T>
+void add_page_headers(Response& r, std::string_view route, const PageRequest& req, const Page<T>& page) {
+    r.header("X-Total-Count", std::to_string(page.total));
+    if (page.next) {
+        std::string cursor = base64url_encode(std::to_string(page.next->created_usec) + ":" + page.next->id);
+        r.header("Link",
+                 "<" + path(route) + "?limit=" + std::to_string(req.limit) + "&cursor=" + cursor + ">; rel=\"next\"");
+    }
 }
 
 // Per-IP throttling for the credential routes (RATE_LIMIT_AUTH).
@@ -405,13 +453,17 @@ asio::awaitable<Response> update_me_route(RequestContext& ctx) {
 }
 
 asio::awaitable<Response> list_keys_route(RequestContext& ctx) {
-    auto keys = co_await detail::runtime().service->list_api_keys(ctx.principal()->org_id);
+    auto page = page_request(ctx);
+    if (!page) co_return detail::error_response(ctx, page.error());
+    auto keys = co_await detail::runtime().service->list_api_keys(ctx.principal()->org_id, *page);
     if (!keys) co_return detail::error_response(ctx, keys.error());
     json::Writer w;
     w.begin_array();
-    for (const auto& k : *keys) write_key(w, k, false);
+    for (const auto& k : keys->items) write_key(w, k, false);
     w.end_array();
-    co_return RequestContext::json(200, std::move(w).str());
+    Response r = RequestContext::json(200, std::move(w).str());
+    add_page_headers(r, "/auth/api-keys", *page, *keys);
+    co_return r;
 }
 
 asio::awaitable<Response> create_key_route(RequestContext& ctx) {
@@ -459,14 +511,16 @@ asio::awaitable<Response> org_route(RequestContext& ctx) {
 }
 
 asio::awaitable<Response> org_users_route(RequestContext& ctx) {
-    auto users = co_await detail::runtime().service->list_users(ctx.principal()->org_id);
+    auto page = page_request(ctx);
+    if (!page) co_return detail::error_response(ctx, page.error());
+    auto users = co_await detail::runtime().service->list_users(ctx.principal()->org_id, *page);
     if (!users) co_return detail::error_response(ctx, users.error());
     json::Writer w;
     w.begin_array();
-    for (const auto& u : *users) write_user(w, u);
+    for (const auto& u : users->items) write_user(w, u);
     w.end_array();
     Response r = RequestContext::json(200, std::move(w).str());
-    r.header("X-Total-Count", std::to_string(users->size()));
+    add_page_headers(r, "/org/users", *page, *users);
     co_return r;
 }
 
@@ -509,8 +563,6 @@ asio::awaitable<Response> remove_user_route(RequestContext& ctx) {
     if (!r) co_return detail::error_response(ctx, r.error());
     co_return no_content();
 }
-
-std::string path(std::string_view p) { return std::string(kBase) + std::string(p); }
 
 }  // namespace
 

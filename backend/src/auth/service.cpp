@@ -48,8 +48,16 @@ User read_user(const db::Rows& r, int row, int first = 0) {
 
 constexpr std::string_view kUserByEmail = "SELECT " FB_USER_COLUMNS ", u.password_hash FROM users u WHERE u.email = $1";
 constexpr std::string_view kUserById = "SELECT " FB_USER_COLUMNS " FROM users u WHERE u.org_id = $1 AND u.id = $2";
+// A page of the org's users, newest first, after the keyset ($2 µs, $3 id) when given; one row
+// more than asked tells whether another page follows. The last two columns are the row's keyset
+// position and the org's total.
 constexpr std::string_view kUsersOfOrg =
-    "SELECT " FB_USER_COLUMNS " FROM users u WHERE u.org_id = $1 ORDER BY u.created_at DESC, u.id";
+    "SELECT " FB_USER_COLUMNS
+    ", (extract(epoch FROM u.created_at) * 1000000)::bigint, "
+    "(SELECT count(*) FROM users WHERE org_id = $1) FROM users u WHERE u.org_id = $1 "
+    "AND ($2::bigint IS NULL OR (u.created_at, u.id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', "
+    "$3::uuid)) "
+    "ORDER BY u.created_at DESC, u.id DESC LIMIT $4";
 
 constexpr std::string_view kInsertOrg = "INSERT INTO organizations (name) VALUES ($1) RETURNING id";
 constexpr std::string_view kInsertOwner =
@@ -119,8 +127,13 @@ constexpr std::string_view kOrg = "SELECT id, name, rfc3339(created_at) FROM org
 constexpr std::string_view kOrgName = "SELECT name FROM organizations WHERE id = $1";
 
 constexpr std::string_view kListKeys =
-    "SELECT id, name, prefix, rfc3339(created_at), rfc3339(last_used_at) FROM api_keys "
-    "WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id";
+    "SELECT id, name, prefix, rfc3339(created_at), rfc3339(last_used_at), "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, "
+    "(SELECT count(*) FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL) FROM api_keys "
+    "WHERE org_id = $1 AND revoked_at IS NULL "
+    "AND ($2::bigint IS NULL OR (created_at, id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', "
+    "$3::uuid)) "
+    "ORDER BY created_at DESC, id DESC LIMIT $4";
 constexpr std::string_view kInsertKey =
     "INSERT INTO api_keys (org_id, user_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5) "
     "RETURNING id, rfc3339(created_at)";
@@ -189,6 +202,30 @@ std::string mail_payload(const std::string& to, const mail::Rendered& m) {
     if (!m.html.empty()) w.field("html", m.html);
     w.end_object();
     return std::move(w).str();
+}
+
+// $1 org, $2/$3 the keyset position (or NULLs), $4 one more row than the page holds.
+db::Params page_args(const std::string& org_id, const PageRequest& page) {
+    db::Params p(org_id);
+    if (page.after) {
+        p.add(page.after->created_usec).add(page.after->id);
+    } else {
+        p.add(std::nullopt).add(std::nullopt);
+    }
+    p.add(page.limit + 1);
+    return p;
+}
+
+// Reads the total and, when the extra row came back, the position the next page starts after.
+// `col` is the keyset column; the total follows it.
+template <class T>
+void finish_page(const db::Rows& r, const PageRequest& page, int col, Page<T>& out) {
+    if (r.empty()) return;
+    out.total = r.int64(0, col + 1);
+    if (r.size() > page.limit) {
+        const int last = page.limit - 1;
+        out.next = PageRequest::Position{r.int64(last, col), std::string(r.text(last, 0))};
+    }
 }
 
 }  // namespace
@@ -502,22 +539,22 @@ asio::awaitable<Result<User>> Service::update_profile(std::string org_id, std::s
     co_return read_user(*r, 0);
 }
 
-asio::awaitable<Result<std::vector<ApiKey>>> Service::list_api_keys(std::string org_id) {
-    db::Params list_keys_args(org_id);
+asio::awaitable<Result<Page<ApiKey>>> Service::list_api_keys(std::string org_id, PageRequest page) {
+    db::Params list_keys_args = page_args(org_id, page);
     auto r = co_await db::Pool::current().query(kListKeys, std::move(list_keys_args));
     if (!r) co_return r.error();
-    std::vector<ApiKey> keys;
-    keys.reserve(static_cast<std::size_t>(r->size()));
-    for (int i = 0; i < r->size(); ++i) {
+    Page<ApiKey> out;
+    for (int i = 0; i < r->size() && i < page.limit; ++i) {
         ApiKey k;
         k.id = std::string(r->text(i, 0));
         k.name = std::string(r->text(i, 1));
         k.prefix = std::string(r->text(i, 2));
         k.created_at = std::string(r->text(i, 3));
         k.last_used_at = r->opt_text(i, 4);
-        keys.push_back(std::move(k));
+        out.items.push_back(std::move(k));
     }
-    co_return keys;
+    finish_page(*r, page, 5, out);
+    co_return out;
 }
 
 asio::awaitable<Result<ApiKey>> Service::create_api_key(std::string org_id, std::string user_id, std::string name) {
@@ -551,13 +588,14 @@ asio::awaitable<Result<Organization>> Service::get_org(std::string org_id) {
     co_return o;
 }
 
-asio::awaitable<Result<std::vector<User>>> Service::list_users(std::string org_id) {
-    db::Params users_of_org_args(org_id);
+asio::awaitable<Result<Page<User>>> Service::list_users(std::string org_id, PageRequest page) {
+    db::Params users_of_org_args = page_args(org_id, page);
     auto r = co_await db::Pool::current().query(kUsersOfOrg, std::move(users_of_org_args));
     if (!r) co_return r.error();
-    std::vector<User> users;
-    for (int i = 0; i < r->size(); ++i) users.push_back(read_user(*r, i));
-    co_return users;
+    Page<User> out;
+    for (int i = 0; i < r->size() && i < page.limit; ++i) out.items.push_back(read_user(*r, i));
+    finish_page(*r, page, 14, out);
+    co_return out;
 }
 
 asio::awaitable<Result<Invitation>> Service::invite(http::Principal actor, std::string email, std::string role) {

@@ -61,6 +61,23 @@ struct Invitation {
     std::string id, email, role, expires_at, created_at;
 };
 
+// Keyset pagination (API.md §1): newest first, `after` = the last item of the previous page.
+struct PageRequest {
+    int limit = 50;
+    struct Position {
+        std::int64_t created_usec = 0;  // created_at in microseconds since the epoch
+        std::string id;
+    };
+    std::optional<Position> after;
+};
+
+template <class T>
+struct Page {
+    std::vector<T> items;
+    std::int64_t total = 0;                     // in the whole list, not this page
+    std::optional<PageRequest::Position> next;  // set when more items follow
+};
+
 struct RegisterInput {
     std::string email, password;
     std::optional<std::string> company_name, phone, business_type, name;
@@ -110,12 +127,12 @@ public:
     boost::asio::awaitable<Result<User>> get_user(std::string org_id, std::string user_id);
     boost::asio::awaitable<Result<User>> update_profile(std::string org_id, std::string user_id, ProfileUpdate update);
 
-    boost::asio::awaitable<Result<std::vector<ApiKey>>> list_api_keys(std::string org_id);
+    boost::asio::awaitable<Result<Page<ApiKey>>> list_api_keys(std::string org_id, PageRequest page);
     boost::asio::awaitable<Result<ApiKey>> create_api_key(std::string org_id, std::string user_id, std::string name);
     boost::asio::awaitable<Result<void>> revoke_api_key(std::string org_id, std::string key_id);
 
     boost::asio::awaitable<Result<Organization>> get_org(std::string org_id);
-    boost::asio::awaitable<Result<std::vector<User>>> list_users(std::string org_id);
+    boost::asio::awaitable<Result<Page<User>>> list_users(std::string org_id, PageRequest page);
     boost::asio::awaitable<Result<Invitation>> invite(http::Principal actor, std::string email, std::string role);
     boost::asio::awaitable<Result<User>> change_role(http::Principal actor, std::string user_id, std::string role);
     boost::asio::awaitable<Result<void>> remove_user(http::Principal actor, std::string user_id);

@@ -62,6 +62,38 @@ TEST(AuthTeam, InviteAcceptAndListTheTeam) {
     EXPECT_EQ(error_fields(bad), "email,role");
 }
 
+TEST(AuthTeam, TheTeamListPagesWithLimitAndCursor) {
+    TestDatabase db;
+    ServerProcess server(env(db));
+    const auto port = server.port();
+    auto owner = register_account(port);
+    auto a = invite_member(port, owner, "member");
+    auto b = invite_member(port, owner, "admin");
+    auto first = http_get(port, "/api/v1/org/users?limit=2", bearer(owner));
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_CONFORMS("GET", "/api/v1/org/users", first);
+    EXPECT_EQ(first.header("X-Total-Count"), "3");
+    auto page1 = parse(first).as_array();
+    ASSERT_EQ(page1.size(), 2u);
+    EXPECT_EQ(str(page1[0], "id"), b.user_id) << "newest first";
+    EXPECT_EQ(str(page1[1], "id"), a.user_id);
+    std::string link = first.header("Link");
+    ASSERT_TRUE(link.starts_with("</api/v1/org/users?limit=2&cursor=")) << link;
+    ASSERT_NE(link.find(">; rel=\"next\""), std::string::npos) << link;
+    auto second = http_get(port, link.substr(1, link.find('>') - 1), bearer(owner));
+    ASSERT_EQ(second.status, 200) << second.body;
+    auto page2 = parse(second).as_array();
+    ASSERT_EQ(page2.size(), 1u);
+    EXPECT_EQ(str(page2[0], "id"), owner.user_id);
+    EXPECT_TRUE(second.header("Link").empty()) << "no page after the last";
+    EXPECT_EQ(http_get(port, "/api/v1/org/users?limit=500", bearer(owner)).status, 200) << "clamped, not refused";
+    auto zero = http_get(port, "/api/v1/org/users?limit=0", bearer(owner));
+    EXPECT_EQ(zero.status, 400);
+    EXPECT_EQ(error_fields(zero), "limit");
+    auto junk = http_get(port, "/api/v1/org/users?cursor=bm9wZQ", bearer(owner));
+    EXPECT_EQ(error_fields(junk), "cursor");
+}
+
 TEST(AuthTeam, MembersGet403OnOwnerAndAdminRoutes) {
     TestDatabase db;
     ServerProcess server(env(db));
