@@ -161,5 +161,25 @@ TEST(Secrets, RandomTokensAreLongAndDistinct) {
     EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+std::string hex(const std::string& bytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+    }
+    return out;
+}
+
+TEST(Secrets, HmacSha256MatchesRfc4231AcrossKeyChanges) {
+    // RFC 4231 test case 2, then another key, then the first again: the per-thread context must
+    // re-key, not keep the previous key.
+    const std::string expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+    EXPECT_EQ(hex(hmac_sha256("Jefe", "what do ya want for nothing?")), expected);
+    EXPECT_NE(hex(hmac_sha256("Jeff", "what do ya want for nothing?")), expected);
+    EXPECT_EQ(hex(hmac_sha256("Jefe", "what do ya want for nothing?")), expected);
+    EXPECT_EQ(hex(hmac_sha256("Jefe", "what do ya want for nothing?")), expected) << "same key reused";
+}
+
 }  // namespace
 }  // namespace flashbill::auth
