@@ -77,9 +77,17 @@ std::optional<std::string> password_problem(std::string_view password) {
     return std::nullopt;
 }
 
-Result<std::string> hash_password(std::string_view password, const PasswordParams& params) {
-    std::array<unsigned char, kSaltBytes> salt{};
+namespace {
+
+using Salt = std::array<unsigned char, kSaltBytes>;
+
+Result<Salt> new_salt() {
+    Salt salt{};
     if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) return Error::internal("no randomness for a salt");
+    return salt;
+}
+
+Result<std::string> hash_with_salt(std::string_view password, const PasswordParams& params, const Salt& salt) {
     std::size_t len =
         argon2_encodedlen(params.iterations, params.memory_kib, params.parallelism, kSaltBytes, kHashBytes, Argon2_id);
     std::string encoded(len, '\0');
@@ -94,6 +102,14 @@ Result<std::string> hash_password(std::string_view password, const PasswordParam
     return encoded;
 }
 
+}  // namespace
+
+Result<std::string> hash_password(std::string_view password, const PasswordParams& params) {
+    auto salt = new_salt();
+    if (!salt) return salt.error();
+    return hash_with_salt(password, params, *salt);
+}
+
 bool verify_password(std::string_view password, std::string_view phc) {
     std::string encoded(phc);  // argon2 wants a NUL-terminated string
     return argon2id_verify(encoded.c_str(), password.data(), password.size()) == ARGON2_OK;
@@ -105,11 +121,15 @@ void start_hash_pool(int threads) {
 }
 
 asio::awaitable<Result<std::string>> hash_password_async(std::string password, PasswordParams params) {
+    // The salt is drawn here, on the event loop: the hashing threads then never touch OpenSSL, whose
+    // per-thread random state would otherwise live in threads that outlast every request.
+    auto salt = new_salt();
+    if (!salt) co_return salt.error();
     // Named, not a temporary inside the co_await: GCC 12 destroys such a temporary twice
     // (docs/ENGINEERING.md).
-    auto job = [password = std::move(password), params]() noexcept {
+    auto job = [password = std::move(password), params, salt = *salt]() noexcept {
         try {
-            return hash_password(password, params);
+            return hash_with_salt(password, params, salt);
         } catch (const std::exception& e) {
             Error err = Error::internal("could not hash the password");
             err.cause = e.what();
