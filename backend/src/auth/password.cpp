@@ -110,6 +110,13 @@ Result<std::string> hash_password(std::string_view password, const PasswordParam
     return hash_with_salt(password, params, *salt);
 }
 
+std::string dummy_password_hash(const PasswordParams& p) {
+    // Salt "flashbill-dummy!" and a 32-byte digest of some other password, in argon2's base64.
+    return "$argon2id$v=19$m=" + std::to_string(p.memory_kib) + ",t=" + std::to_string(p.iterations) +
+           ",p=" + std::to_string(p.parallelism) +
+           "$Zmxhc2hiaWxsLWR1bW15IQ$5VHWSnyJtzCkEeKRdeJoMv8/Y2y08UPDocbAIcLiWZs";
+}
+
 bool verify_password(std::string_view password, std::string_view phc) {
     std::string encoded(phc);  // argon2 wants a NUL-terminated string
     return argon2id_verify(encoded.c_str(), password.data(), password.size()) == ARGON2_OK;

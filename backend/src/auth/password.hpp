@@ -36,6 +36,10 @@ Result<std::string> hash_password(std::string_view password, const PasswordParam
 // True when `password` matches `phc`; false for a mismatch or a malformed hash.
 bool verify_password(std::string_view password, std::string_view phc);
 
+// A well-formed PHC string with the given cost that no password matches: verifying against it costs
+// what verifying a real hash does (for unknown emails), and building it costs nothing at startup.
+std::string dummy_password_hash(const PasswordParams& params);
+
 // Starts the hashing pool (idempotent; the first call decides the size).
 void start_hash_pool(int threads);
 // The same on the hashing pool; resumes on the caller's executor.

@@ -256,12 +256,11 @@ std::optional<std::string> normalize_email(std::string_view email) {
 bool valid_role(std::string_view role) { return role == "owner" || role == "admin" || role == "member"; }
 
 Service::Service(Settings settings, const mail::Templates& templates)
-    : settings_(std::move(settings)), templates_(templates) {
-    // A real hash with the configured cost: verifying against it takes as long as a real account.
-    auto h = hash_password(random_token(24), settings_.password);
-    if (!h) throw std::runtime_error("argon2id is unusable with the configured parameters: " + h.error().cause);
-    dummy_hash_ = std::move(*h);
-}
+    : settings_(std::move(settings)),
+      templates_(templates),
+      // Built, not hashed: a startup argon2 run (hundreds of ms on a busy machine) delayed the
+      // process's readiness and its SIGTERM handling.
+      dummy_hash_(dummy_password_hash(settings_.password)) {}
 
 Result<std::string> Service::render_mail(const std::string& to, const std::string& template_name,
                                          const std::string& token_path, const std::string& token,

@@ -3,6 +3,7 @@
 
 #include "auth/password.hpp"
 
+#include <argon2.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -45,6 +46,17 @@ TEST(PasswordHash, AMalformedHashNeverMatches) {
     EXPECT_FALSE(verify_password("whatever-password", ""));
     EXPECT_FALSE(verify_password("whatever-password", "$argon2id$v=19$m=19456,t=2,p=1$garbage"));
     EXPECT_FALSE(verify_password("whatever-password", "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"));
+}
+
+TEST(PasswordHash, TheDummyHashIsDecodedAndComputedButNeverMatches) {
+    std::string dummy = dummy_password_hash(kParams);
+    EXPECT_TRUE(dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$")) << dummy;
+    // A mismatch (the hash was computed), not a decoding failure (which would return at once and
+    // let unknown emails answer faster than wrong passwords).
+    EXPECT_EQ(argon2id_verify(dummy.c_str(), "anything", 8), ARGON2_VERIFY_MISMATCH);
+    EXPECT_EQ(argon2id_verify(dummy_password_hash(PasswordParams{32 * 1024, 3, 1}).c_str(), "x", 1),
+              ARGON2_VERIFY_MISMATCH);
+    EXPECT_FALSE(verify_password("", dummy));
 }
 
 TEST(PasswordPolicy, RequiresTenCharactersAndRejectsCommonOnes) {
