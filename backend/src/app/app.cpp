@@ -12,6 +12,8 @@
 
 #include "app/job_handlers.hpp"
 #include "app/routes.hpp"
+#include "auth/guard.hpp"
+#include "auth/routes.hpp"
 #include "core/log.hpp"
 #include "db/migrator.hpp"
 #include "db/pool.hpp"
@@ -109,8 +111,15 @@ int serve(const config::Config& config, bool with_worker) {
 
     if (config.migrate_on_start && !migrate_with_retry(config)) return 1;
 
+    try {
+        auth::configure(config);
+    } catch (const std::exception& e) {
+        spdlog::critical("auth: {}", e.what());
+        return 1;
+    }
     http::Router router;
     add_ops_routes(router, config);
+    auth::add_routes(router, config);
     if (config.test_routes) {
         spdlog::warn("TEST_ROUTES is on: diagnostic routes under /__test are served");
         add_test_routes(router, config);

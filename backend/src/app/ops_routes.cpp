@@ -116,10 +116,7 @@ void add_ops_routes(http::Router& router, const config::Config& config) {
                }));
 }
 
-redis::RateLimiter& shared_limiter() {
-    static redis::RateLimiter limiter;
-    return limiter;
-}
+redis::RateLimiter& shared_limiter() { return redis::shared_rate_limiter(); }
 
 http::Handler rate_limited(RateGroup group, const config::Config& config, http::Handler inner) {
     const config::Config::RateRule& rule = group == RateGroup::kAuth     ? config.rate_limit_auth
@@ -174,6 +171,21 @@ void add_test_routes(http::Router& router, const config::Config& config) {
             co_return RequestContext::json(200, R"({"bytes":)" + std::to_string(ctx.body().size()) + "}");
         },
         http::RouteOptions{config.max_upload_bytes});
+    // The newest queued email to an address (subject and text): lets any test follow a link that
+    // was mailed (invitations, resets) without running an SMTP server.
+    router.add(Method::kGet, "/__test/mail", [](RequestContext& ctx) -> asio::awaitable<Response> {
+        auto to = ctx.query_param("to");
+        if (!to) co_return ctx.error(Error::validation("to", "is required"));
+        auto r = co_await db::Pool::current().query(
+            "SELECT payload->>'subject', payload->>'text' FROM jobs WHERE kind = 'mail.send' AND payload->'to' ? $1 "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            db::Params(*to));
+        if (!r) co_return ctx.error(r.error());
+        if (r->empty()) co_return ctx.error(Error::not_found("no mail to that address"));
+        json::Writer w;
+        w.begin_object().field("subject", r->text(0, 0)).field("text", r->text(0, 1)).end_object();
+        co_return RequestContext::json(200, std::move(w).str());
+    });
     // Throws, to prove a handler bug becomes a 500 JSON answer and not a crash.
     router.add(Method::kGet, "/__test/throw", [](RequestContext&) -> asio::awaitable<Response> {
         throw std::runtime_error("deliberate failure for tests");

@@ -122,6 +122,7 @@ const std::vector<std::string>& known_keys() {
         "DB_CONNECT_TIMEOUT_MS", "MIGRATE_ON_START",
         "REDIS_URL",         "RATE_LIMIT_AUTH",
         "RATE_LIMIT_PUBLIC", "RATE_LIMIT_API",
+        "RATE_LIMIT_LOGIN_FAILURES", "RATE_LIMIT_AUTH_ACCOUNT",
         "WORKER_CONCURRENCY", "JOB_LEASE_SECONDS",
         "JOB_POLL_INTERVAL_MS", "JOB_BACKOFF_BASE_MS",
         "JOB_BACKOFF_MAX_MS", "SMTP_URL",
@@ -129,7 +130,9 @@ const std::vector<std::string>& known_keys() {
         "SMTP_STARTTLS",     "SMTP_CA_FILE",
         "MAIL_FROM",         "MAIL_FROM_NAME",
         "MAIL_OUTBOX_DIR",   "MAIL_TEMPLATES_DIR",
-        "JWT_SECRET",
+        "JWT_SECRET",        "ARGON2_MEMORY_KIB",
+        "ARGON2_ITERATIONS", "ARGON2_PARALLELISM",
+        "PASSWORD_HASH_THREADS", "REFRESH_TOKEN_TTL_DAYS",
         "METRICS_TOKEN",     "APP_URL",
         "PUBLIC_URL",        "UPLOAD_DIR",
         "LOG_LEVEL",         "LOG_FORMAT",
@@ -263,6 +266,8 @@ Result<Config> load(const Env& env) {
     rate("RATE_LIMIT_AUTH", c.rate_limit_auth);
     rate("RATE_LIMIT_PUBLIC", c.rate_limit_public);
     rate("RATE_LIMIT_API", c.rate_limit_api);
+    rate("RATE_LIMIT_LOGIN_FAILURES", c.rate_limit_login_failures);
+    rate("RATE_LIMIT_AUTH_ACCOUNT", c.rate_limit_auth_account);
 
     r.integer("WORKER_CONCURRENCY", c.worker_concurrency, 1, 64);
     {
@@ -295,6 +300,17 @@ Result<Config> load(const Env& env) {
     r.str("MAIL_TEMPLATES_DIR", c.mail_templates_dir);
 
     r.str("JWT_SECRET", c.jwt_secret);
+    // Below 19 MiB or 2 passes argon2id falls short of OWASP's minimum; above 1 GiB a login would
+    // exhaust memory long before CPU.
+    r.integer("ARGON2_MEMORY_KIB", c.argon2_memory_kib, 19 * 1024, 1024 * 1024);
+    r.integer("ARGON2_ITERATIONS", c.argon2_iterations, 2, 64);
+    r.integer("ARGON2_PARALLELISM", c.argon2_parallelism, 1, 16);
+    r.integer("PASSWORD_HASH_THREADS", c.password_hash_threads, 1, 64);
+    {
+        long long days = c.refresh_token_ttl.count() / 86'400;
+        r.integer("REFRESH_TOKEN_TTL_DAYS", days, 1, 365);
+        c.refresh_token_ttl = std::chrono::seconds(days * 86'400);
+    }
     r.opt_str("METRICS_TOKEN", c.metrics_token);
     r.str("APP_URL", c.app_url);
     if (!is_http_url(c.app_url)) r.fail("APP_URL", "must start with http:// or https://");

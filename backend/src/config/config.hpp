@@ -52,6 +52,8 @@ struct Config {
     RateRule rate_limit_auth{20, std::chrono::seconds(60)};     // per IP on /auth routes
     RateRule rate_limit_public{60, std::chrono::seconds(60)};   // per IP on /guest routes
     RateRule rate_limit_api{1200, std::chrono::seconds(60)};    // per user (per IP until signed in)
+    RateRule rate_limit_login_failures{5, std::chrono::seconds(900)};  // failed logins per account
+    RateRule rate_limit_auth_account{10, std::chrono::seconds(3600)};  // register/forgot/reset per account
 
     // Job worker
     int worker_concurrency = 2;
@@ -73,6 +75,13 @@ struct Config {
 
     // Security
     std::string jwt_secret;
+    // argon2id cost (OWASP minimum: 19 MiB, 2 passes, 1 lane) and the threads that hash off the
+    // event loops.
+    std::uint32_t argon2_memory_kib = 19 * 1024;
+    std::uint32_t argon2_iterations = 2;
+    std::uint32_t argon2_parallelism = 1;
+    int password_hash_threads = 2;
+    std::chrono::seconds refresh_token_ttl{30 * 24 * 3600};
     std::optional<std::string> metrics_token;
 
     // URLs and storage

@@ -241,4 +241,9 @@ asio::awaitable<Decision> RateLimiter::hit(const Rule& rule, std::string_view ke
     co_return local_.hit(rule, k, cost);
 }
 
+RateLimiter& shared_rate_limiter() {
+    static RateLimiter limiter;
+    return limiter;
+}
+
 }  // namespace flashbill::redis

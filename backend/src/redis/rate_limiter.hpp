@@ -87,4 +87,7 @@ private:
     LocalRateLimiter local_;
 };
 
+// The process-wide limiter every layer shares (so its in-process fallback is one table too).
+RateLimiter& shared_rate_limiter();
+
 }  // namespace flashbill::redis
