@@ -1,0 +1,13 @@
+#include "domain/domain.hpp"
+
+#include "domain/clients/routes.hpp"
+#include "domain/invoices/routes.hpp"
+
+namespace flashbill::domain {
+
+void add_routes(http::Router& router) {
+    clients::add_routes(router);
+    invoices::add_routes(router);
+}
+
+}  // namespace flashbill::domain
