@@ -2,12 +2,14 @@
 
 #include "domain/clients/routes.hpp"
 #include "domain/invoices/routes.hpp"
+#include "domain/payments/routes.hpp"
 
 namespace flashbill::domain {
 
 void add_routes(http::Router& router) {
     clients::add_routes(router);
     invoices::add_routes(router);
+    payments::add_routes(router);
 }
 
 }  // namespace flashbill::domain
