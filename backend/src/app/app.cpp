@@ -121,7 +121,7 @@ int serve(const config::Config& config, bool with_worker) {
     http::Router router;
     add_ops_routes(router, config);
     auth::add_routes(router, config);
-    domain::add_routes(router);
+    domain::add_routes(router, config);
     if (config.test_routes) {
         spdlog::warn("TEST_ROUTES is on: diagnostic routes under /__test are served");
         add_test_routes(router, config);

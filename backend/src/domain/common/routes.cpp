@@ -1,12 +1,35 @@
 #include "domain/common/routes.hpp"
 
+#include <boost/asio/use_awaitable.hpp>
+
 #include "core/uuid.hpp"
 #include "domain/common/idempotency.hpp"
 
 namespace flashbill::domain {
 
+redis::Cache& org_cache() {
+    static redis::Cache cache;
+    return cache;
+}
+
+namespace {
+
+// Runs the handler; after a successful write, the org's cached views are stale.
+http::Handler invalidating(http::Handler inner) {
+    return [inner = std::move(inner)](http::RequestContext& ctx) -> boost::asio::awaitable<http::Response> {
+        http::Response res = co_await inner(ctx);
+        if (res.status >= 200 && res.status < 300 && ctx.principal()) {
+            co_await org_cache().invalidate_org(ctx.principal()->org_id);
+        }
+        co_return res;
+    };
+}
+
+}  // namespace
+
 void add_route(http::Router& router, http::Method method, std::string_view path, auth::Role role,
                http::Handler handler, http::RouteOptions options) {
+    if (method != http::Method::kGet && method != http::Method::kHead) handler = invalidating(std::move(handler));
     if (method == http::Method::kPost) handler = idempotent(std::move(handler));
     router.add(method, std::string(kApi) + std::string(path), auth::guard(role, std::move(handler)), options);
 }

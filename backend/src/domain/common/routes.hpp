@@ -7,12 +7,18 @@
 
 #include "auth/guard.hpp"
 #include "http/router.hpp"
+#include "redis/cache.hpp"
 
 namespace flashbill::domain {
 
 inline constexpr std::string_view kApi = "/api/v1";
 
-// Registers `handler` at kApi + path for callers of at least `role`; POSTs are idempotent.
+// The per-org cache of computed views (reports). Every successful write through add_route
+// invalidates the writer's org, here and on every node sharing Redis.
+redis::Cache& org_cache();
+
+// Registers `handler` at kApi + path for callers of at least `role`; POSTs are idempotent, and a
+// successful POST, PUT or DELETE invalidates the org's cache.
 void add_route(http::Router& router, http::Method method, std::string_view path, auth::Role role,
                http::Handler handler, http::RouteOptions options = {});
 
