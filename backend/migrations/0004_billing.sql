@@ -98,6 +98,9 @@ CREATE TABLE invoices (
     min_payment_amount    bigint CHECK (min_payment_amount > 0),
     partial_payment_count integer NOT NULL DEFAULT 0 CHECK (partial_payment_count >= 0),
     public_token          text NOT NULL UNIQUE CHECK (length(public_token) >= 22),
+    -- The client as billed: name, email, phone and address copied when the invoice is issued, so
+    -- an issued invoice never changes when the client record does. Drafts show the live client.
+    client_snapshot       jsonb CHECK (jsonb_typeof(client_snapshot) = 'object'),
     sent_at               timestamptz,
     viewed_at             timestamptz,
     paid_at               timestamptz,

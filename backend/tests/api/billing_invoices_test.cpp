@@ -180,6 +180,14 @@ TEST(BillingInvoices, StatusRulesForDeleteCancelAndEdit) {
     EXPECT_EQ(str(parse(edited), "notes"), "Thanks");
     ASSERT_EQ(send(port, "POST", "/api/v1/invoices/" + id + "/mark-sent", "", bearer(owner)).status, 200);
     EXPECT_EQ(send(port, "DELETE", "/api/v1/invoices/" + id, "", bearer(owner)).status, 409);
+    // An issued invoice keeps the client as billed; a draft shows the client as it is now.
+    auto other_draft = str(parse(send(port, "POST", "/api/v1/invoices", invoice_body(client), bearer(owner))), "id");
+    ASSERT_EQ(send(port, "PUT", "/api/v1/clients/" + client, R"({"name":"Renamed Ltd","email":null})", bearer(owner)).status,
+              200);
+    auto issued = parse(http_get(port, "/api/v1/invoices/" + id, bearer(owner)));
+    EXPECT_EQ(str(issued, "client_name"), "Acme Ltd");
+    EXPECT_EQ(str(issued, "client_email"), "billing@acme.test");
+    EXPECT_EQ(str(parse(http_get(port, "/api/v1/invoices/" + other_draft, bearer(owner))), "client_name"), "Renamed Ltd");
     auto cancelled = send(port, "POST", "/api/v1/invoices/" + id + "/cancel", R"({"reason":"duplicate"})", bearer(owner));
     ASSERT_EQ(cancelled.status, 200) << cancelled.body;
     EXPECT_EQ(str(parse(cancelled), "status"), "cancelled");

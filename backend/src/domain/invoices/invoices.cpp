@@ -25,7 +25,11 @@ std::string g_public_url = "http://127.0.0.1:3000";
 #define INVOICE_SELECT                                                                                             \
     "WITH t AS (SELECT (now() AT TIME ZONE time_zone)::date AS today FROM organizations WHERE id = $1) "          \
     "SELECT i.id, i.invoice_number, CASE WHEN " OVERDUE_EXPR " THEN 'overdue' ELSE i.status END, i.client_id, "  \
-    "c.name, c.email, c.phone, c.billing_address::text, i.currency, i.issue_date::text, i.due_date::text, "       \
+    "coalesce(i.client_snapshot->>'name', c.name), "                                                           \
+    "CASE WHEN i.client_snapshot IS NULL THEN c.email ELSE i.client_snapshot->>'email' END, "                    \
+    "CASE WHEN i.client_snapshot IS NULL THEN c.phone ELSE i.client_snapshot->>'phone' END, "                    \
+    "(CASE WHEN i.client_snapshot IS NULL THEN c.billing_address "                                               \
+    "      ELSE nullif(i.client_snapshot->'address', 'null'::jsonb) END)::text, i.currency, i.issue_date::text, i.due_date::text, "       \
     "i.subtotal, i.discount_amount, i.tax_amount, i.total_amount, i.amount_paid, i.notes, i.terms, i.tax_label, " \
     "i.allow_partial_payment, i.min_payment_amount, i.partial_payment_count, i.public_token, rfc3339(i.sent_at), " \
     "rfc3339(i.viewed_at), rfc3339(i.paid_at), rfc3339(i.cancelled_at), i.reminder_sent_count, "                  \
@@ -629,7 +633,10 @@ boost::asio::awaitable<Result<std::string>> mark_sent(std::string org_id, std::s
     if (n.size() < 4) n.insert(0, 4 - n.size(), '0');
     std::string number = org->number_prefix + locked->issue_year + "-" + n;
     auto updated = co_await tx->query(
-        "UPDATE invoices SET status = 'sent', invoice_number = $3, sent_at = now() WHERE org_id = $1 AND id = $2",
+        "UPDATE invoices i SET status = 'sent', invoice_number = $3, sent_at = now(), "
+        "client_snapshot = jsonb_build_object('name', c.name, 'email', c.email, 'phone', c.phone, "
+        "'address', c.billing_address) FROM clients c "
+        "WHERE i.org_id = $1 AND i.id = $2 AND c.org_id = i.org_id AND c.id = i.client_id",
         db::Params(org_id, id, number));
     if (!updated) {
         if (updated.error().code == ErrorCode::kConflict) {
