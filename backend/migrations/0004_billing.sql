@@ -147,6 +147,20 @@ CREATE TABLE invoice_items (
     CONSTRAINT invoice_items_position UNIQUE (invoice_id, position)
 );
 
+-- The discussion on an invoice (§4): the seller's messages from the API, the buyer's from the
+-- public page.
+CREATE TABLE invoice_messages (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    org_id      uuid NOT NULL,
+    invoice_id  uuid NOT NULL,
+    sender_type text NOT NULL CHECK (sender_type IN ('seller', 'buyer')),
+    message     text NOT NULL CHECK (length(message) BETWEEN 1 AND 5000),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT invoice_messages_invoice FOREIGN KEY (org_id, invoice_id) REFERENCES invoices (org_id, id)
+        ON DELETE CASCADE
+);
+CREATE INDEX invoice_messages_invoice ON invoice_messages (org_id, invoice_id, created_at, id);
+
 -- Payments and refunds (§5).
 CREATE TABLE payments (
     id                 uuid PRIMARY KEY DEFAULT gen_random_uuid(),

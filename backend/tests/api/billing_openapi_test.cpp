@@ -88,6 +88,14 @@ TEST(BillingOpenApi, AnswersConformToTheDocument) {
         EXPECT_CONFORMS("GET", "/api/v1/settings/" + s, http_get(port, "/api/v1/settings/" + s, h));
         EXPECT_CONFORMS("PUT", "/api/v1/settings/" + s, send(port, "PUT", "/api/v1/settings/" + s, "{}", h));
     }
+    auto msg = send(port, "POST", "/api/v1/invoices/" + iid + "/discussion", R"({"message":"Paid by Friday?"})", h);
+    EXPECT_EQ(msg.status, 201) << msg.body;
+    EXPECT_CONFORMS("POST", "/api/v1/invoices/{id}/discussion", msg);
+    auto thread = http_get(port, "/api/v1/invoices/" + iid + "/discussion", h);
+    EXPECT_CONFORMS("GET", "/api/v1/invoices/{id}/discussion", thread);
+    EXPECT_EQ(parse(thread).find("messages")->as_array().size(), 1u);
+    EXPECT_EQ(error_fields(send(port, "POST", "/api/v1/invoices/" + iid + "/discussion", R"({"message":""})", h)),
+              "message");
     // Errors conform too.
     EXPECT_CONFORMS("GET", "/api/v1/invoices/{id}", http_get(port, "/api/v1/invoices/00000000-0000-4000-8000-000000000000", h));
     EXPECT_CONFORMS("POST", "/api/v1/invoices", send(port, "POST", "/api/v1/invoices", R"({"items":[]})", h));

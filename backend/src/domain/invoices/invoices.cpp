@@ -714,4 +714,54 @@ boost::asio::awaitable<Result<std::string>> rotate_public_link(std::string org_i
     co_return co_await render_in(nullptr, org_id, id);
 }
 
+namespace {
+
+void write_message(json::Writer& w, const db::Rows& r, int i) {
+    w.begin_object();
+    w.field("id", r.text(i, 0));
+    w.field("invoice_id", r.text(i, 1));
+    w.field("sender_type", r.text(i, 2));
+    w.field("message", r.text(i, 3));
+    w.field("created_at", r.text(i, 4));
+    w.end_object();
+}
+
+}  // namespace
+
+boost::asio::awaitable<Result<std::string>> discussion(std::string org_id, std::string id) {
+    std::vector<db::Statement> statements;
+    statements.push_back({"SELECT 1 FROM invoices WHERE org_id = $1 AND id = $2", db::Params(org_id, id)});
+    statements.push_back({"SELECT id, invoice_id, sender_type, message, rfc3339(created_at) FROM invoice_messages "
+                          "WHERE org_id = $1 AND invoice_id = $2 ORDER BY created_at, id",
+                          db::Params(org_id, id)});
+    auto results = co_await db::Pool::current().batch(std::move(statements));
+    if (!results) co_return results.error();
+    if ((*results)[0].empty()) co_return Error::not_found("invoice not found");
+    const db::Rows& rows = (*results)[1];
+    json::Writer w;
+    w.begin_object().key("messages").begin_array();
+    for (int i = 0; i < rows.size(); ++i) write_message(w, rows, i);
+    w.end_array().end_object();
+    co_return std::move(w).str();
+}
+
+boost::asio::awaitable<Result<std::string>> post_message(std::string org_id, std::string id, json::Value body) {
+    if (!body.is_object()) co_return Error::validation("body", "must be a JSON object");
+    Input in(body);
+    auto message = in.text("message", true, 5000);
+    if (!in.ok()) co_return in.error();
+    // The insert only happens when the invoice exists in this org (the FK alone would also accept
+    // nothing else, but this way a missing invoice is a clean 404, not a constraint error).
+    auto rows = co_await db::Pool::current().query(
+        "INSERT INTO invoice_messages (org_id, invoice_id, sender_type, message) "
+        "SELECT org_id, id, 'seller', $3 FROM invoices WHERE org_id = $1 AND id = $2 "
+        "RETURNING id, invoice_id, sender_type, message, rfc3339(created_at)",
+        db::Params(org_id, id, *message));
+    if (!rows) co_return rows.error();
+    if (rows->empty()) co_return Error::not_found("invoice not found");
+    json::Writer w;
+    write_message(w, *rows, 0);
+    co_return std::move(w).str();
+}
+
 }  // namespace flashbill::domain::invoices

@@ -40,6 +40,10 @@ boost::asio::awaitable<Result<std::string>> cancel(std::string org_id, std::stri
 boost::asio::awaitable<Result<std::string>> duplicate(std::string org_id, std::string id);
 boost::asio::awaitable<Result<std::string>> rotate_public_link(std::string org_id, std::string id);
 
+// The invoice's discussion, oldest first: {"messages": [...]}; post adds a seller message.
+boost::asio::awaitable<Result<std::string>> discussion(std::string org_id, std::string id);
+boost::asio::awaitable<Result<std::string>> post_message(std::string org_id, std::string id, json::Value body);
+
 // Configured once at startup: the base of public_url ({PUBLIC_URL}/i/{token}).
 void set_public_url(std::string base);
 

@@ -130,6 +130,20 @@ Awaitable public_link_route(RequestContext& ctx) {
     co_return answer(ctx, co_await rotate_public_link(org_of(ctx), *id));
 }
 
+Awaitable discussion_route(RequestContext& ctx) {
+    auto id = path_id(ctx);
+    if (!id) co_return ctx.error(Error::not_found("invoice not found"));
+    co_return answer(ctx, co_await discussion(org_of(ctx), *id));
+}
+
+Awaitable post_message_route(RequestContext& ctx) {
+    auto id = path_id(ctx);
+    if (!id) co_return ctx.error(Error::not_found("invoice not found"));
+    auto body = object_body(ctx);
+    if (!body) co_return ctx.error(body.error());
+    co_return answer(ctx, co_await post_message(org_of(ctx), *id, std::move(*body)), 201);
+}
+
 }  // namespace
 
 void add_routes(http::Router& router) {
@@ -144,6 +158,8 @@ void add_routes(http::Router& router) {
     add_route(router, Method::kPost, "/invoices/{id}/cancel", Role::kMember, cancel_route);
     add_route(router, Method::kPost, "/invoices/{id}/duplicate", Role::kMember, duplicate_route);
     add_route(router, Method::kPost, "/invoices/{id}/public-link", Role::kMember, public_link_route);
+    add_route(router, Method::kGet, "/invoices/{id}/discussion", Role::kMember, discussion_route);
+    add_route(router, Method::kPost, "/invoices/{id}/discussion", Role::kMember, post_message_route);
     add_route(router, Method::kGet, "/clients/{id}/invoices", Role::kMember, client_invoices_route);
 }
 
