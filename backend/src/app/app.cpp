@@ -16,6 +16,7 @@
 #include "auth/routes.hpp"
 #include "core/log.hpp"
 #include "db/migrator.hpp"
+#include "domain/domain.hpp"
 #include "db/pool.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
@@ -120,6 +121,7 @@ int serve(const config::Config& config, bool with_worker) {
     http::Router router;
     add_ops_routes(router, config);
     auth::add_routes(router, config);
+    domain::add_routes(router, config);
     if (config.test_routes) {
         spdlog::warn("TEST_ROUTES is on: diagnostic routes under /__test are served");
         add_test_routes(router, config);

@@ -142,6 +142,17 @@ http::Handler rate_limited(RateGroup group, const config::Config& config, http::
 }
 
 void add_test_routes(http::Router& router, const config::Config& config) {
+    // The route table (method and pattern of every route), so the tenancy sweep test covers
+    // every route with an id, including routes added after the test was written.
+    router.add(Method::kGet, "/__test/routes", [&router](RequestContext&) -> asio::awaitable<Response> {
+        json::Writer w;
+        w.begin_array();
+        for (const auto& r : router.routes()) {
+            w.begin_object().field("method", http::method_name(r.method)).field("pattern", r.pattern).end_object();
+        }
+        w.end_array();
+        co_return RequestContext::json(200, std::move(w).str());
+    });
     // A database-backed request that takes `ms` milliseconds inside PostgreSQL.
     router.add(Method::kGet, "/__test/sleep", [](RequestContext& ctx) -> asio::awaitable<Response> {
         auto ms_text = ctx.query_param("ms").value_or("100");
