@@ -1,6 +1,7 @@
 #include "domain/domain.hpp"
 
 #include "domain/clients/routes.hpp"
+#include "domain/files/routes.hpp"
 #include "domain/invoices/invoices.hpp"
 #include "domain/invoices/routes.hpp"
 #include "domain/payments/routes.hpp"
@@ -12,6 +13,7 @@ void add_routes(http::Router& router, const config::Config& config) {
     clients::add_routes(router);
     invoices::add_routes(router);
     payments::add_routes(router);
+    files::add_routes(router, config.upload_dir, config.max_upload_bytes);
 }
 
 }  // namespace flashbill::domain
