@@ -1,6 +1,8 @@
 #include "domain/domain.hpp"
 
 #include "domain/clients/routes.hpp"
+#include "domain/expenses/routes.hpp"
+#include "domain/files/routes.hpp"
 #include "domain/invoices/invoices.hpp"
 #include "domain/invoices/routes.hpp"
 #include "domain/payments/routes.hpp"
@@ -14,6 +16,8 @@ void add_routes(http::Router& router, const config::Config& config) {
     invoices::add_routes(router);
     payments::add_routes(router);
     settings::add_routes(router);
+    files::add_routes(router, config.upload_dir, config.max_upload_bytes);
+    expenses::add_routes(router, config.max_upload_bytes);
 }
 
 }  // namespace flashbill::domain
