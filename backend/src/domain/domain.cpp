@@ -4,6 +4,7 @@
 #include "domain/invoices/invoices.hpp"
 #include "domain/invoices/routes.hpp"
 #include "domain/payments/routes.hpp"
+#include "domain/reports/routes.hpp"
 
 namespace flashbill::domain {
 
@@ -12,6 +13,7 @@ void add_routes(http::Router& router, const config::Config& config) {
     clients::add_routes(router);
     invoices::add_routes(router);
     payments::add_routes(router);
+    reports::add_routes(router);
 }
 
 }  // namespace flashbill::domain
