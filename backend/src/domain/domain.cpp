@@ -7,6 +7,7 @@
 #include "domain/invoices/routes.hpp"
 #include "domain/payments/routes.hpp"
 #include "domain/settings/routes.hpp"
+#include "domain/reports/routes.hpp"
 
 namespace flashbill::domain {
 
@@ -18,6 +19,7 @@ void add_routes(http::Router& router, const config::Config& config) {
     settings::add_routes(router);
     files::add_routes(router, config.upload_dir, config.max_upload_bytes);
     expenses::add_routes(router, config.max_upload_bytes);
+    reports::add_routes(router);
 }
 
 }  // namespace flashbill::domain

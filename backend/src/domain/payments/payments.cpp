@@ -157,7 +157,10 @@ boost::asio::awaitable<Result<std::string>> record(std::string org_id, std::opti
     }
     auto inserted = co_await tx->query(
         "INSERT INTO payments (org_id, invoice_id, amount, currency, payment_method, status, paid_by, notes, paid_at) "
-        "VALUES ($1, $2, $3, $4, $5, 'completed', $6, $7, coalesce($8::date::timestamptz, now())) RETURNING id",
+        "VALUES ($1, $2, $3, $4, $5, 'completed', $6, $7, "
+        // A payment dated D was received on D in the org's time zone (start of that day there).
+        "coalesce($8::date::timestamp AT TIME ZONE (SELECT time_zone FROM organizations WHERE id = $1), now())) "
+        "RETURNING id",
         db::Params(org_id, *invoice_id, *amount, std::string(cur.code), method.value_or("other"), paid_by, notes,
                    paid_at));
     if (!inserted) co_return inserted.error();
