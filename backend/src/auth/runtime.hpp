@@ -2,6 +2,9 @@
 // Internal to auth/: the state configure() installs and the helpers guard and routes share.
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
 
 #include "auth/service.hpp"
 #include "http/context.hpp"
