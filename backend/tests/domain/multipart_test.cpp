@@ -48,7 +48,8 @@ TEST(Multipart, ParsesFieldsAndFilesInOrder) {
 TEST(Multipart, BoundaryTextInsideDataIsData) {
     // The boundary without its leading CRLF, or followed by other bytes, is not a delimiter.
     std::string data = "a--XyZ b\r\n--XyZX not a delimiter\r\n--XyZ-";
-    auto r = parse_multipart(kType, part("file", "x.pdf", data) + "--XyZ--");
+    const std::string body = part("file", "x.pdf", data) + "--XyZ--";  // parts are views into it
+    auto r = parse_multipart(kType, body);
     ASSERT_TRUE(r.ok()) << r.error().message;
     ASSERT_EQ(r->size(), 1u);
     EXPECT_EQ((*r)[0].data, data);
@@ -56,7 +57,8 @@ TEST(Multipart, BoundaryTextInsideDataIsData) {
 
 TEST(Multipart, EmptyAndBinaryDataAreKeptExactly) {
     std::string bin("\0\r\n\xff\r\n\r\n", 8);
-    auto r = parse_multipart(kType, part("a", "", "") + part("b", "b", bin) + "--XyZ--\r\n");
+    const std::string body = part("a", "", "") + part("b", "b", bin) + "--XyZ--\r\n";
+    auto r = parse_multipart(kType, body);
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ((*r)[0].data, "");
     EXPECT_EQ((*r)[1].data, bin);
@@ -132,7 +134,8 @@ TEST(Multipart, WrongContentTypeIsUnsupportedAndBadBoundaryIsBadRequest) {
 }
 
 TEST(Multipart, MissingFieldNamesTheField) {
-    auto r = parse_multipart(kType, part("other", "a.png", "x") + part("receipt", "", "not a file") + "--XyZ--");
+    const std::string body = part("other", "a.png", "x") + part("receipt", "", "not a file") + "--XyZ--";
+    auto r = parse_multipart(kType, body);
     ASSERT_TRUE(r.ok());
     auto missing = file_part(*r, "file");
     ASSERT_FALSE(missing.ok());
@@ -145,7 +148,8 @@ TEST(Multipart, MissingFieldNamesTheField) {
 }
 
 TEST(Multipart, FileNamesAreReducedToABaseName) {
-    auto r = parse_multipart(kType, part("f", "C:\\Users\\me\\..\\secret/../../etc/passwd", "x") + "--XyZ--");
+    const std::string body = part("f", "C:\\Users\\me\\..\\secret/../../etc/passwd", "x") + "--XyZ--";
+    auto r = parse_multipart(kType, body);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ((*r)[0].filename.value_or("?"), "passwd");
     EXPECT_EQ(base_name("../../a b.pdf"), "a b.pdf");
