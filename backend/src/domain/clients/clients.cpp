@@ -6,6 +6,7 @@
 
 #include "core/json.hpp"
 #include "db/pool.hpp"
+#include "domain/common/input.hpp"
 #include "domain/common/org.hpp"
 
 namespace flashbill::domain::clients {
@@ -66,15 +67,6 @@ void write_client(json::Writer& w, const db::Rows& r, int i) {
     w.end_object();
 }
 
-std::string like_pattern(std::string_view s) {
-    std::string out = "%";
-    for (char c : s) {
-        if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
-        out.push_back(c);
-    }
-    out.push_back('%');
-    return out;
-}
 
 Result<void> map_write_error(const Error& e) {
     if (e.code == ErrorCode::kConflict) return Error::conflict("the client is referenced by invoices");
@@ -198,7 +190,7 @@ boost::asio::awaitable<Result<void>> remove(std::string org_id, std::string id) 
 
 boost::asio::awaitable<Result<ListResult>> list(std::string org_id, ListFilter filter, Page page) {
     std::optional<std::string> pattern;
-    if (filter.search && !filter.search->empty()) pattern = like_pattern(*filter.search);
+    if (filter.search && !filter.search->empty()) pattern = contains_pattern(*filter.search);
     std::vector<db::Statement> statements;
     statements.push_back({kList, db::Params(org_id, filter.archived, pattern, page.after_created_at, page.after_id,
                                             page.limit + 1)});

@@ -1,9 +1,8 @@
 #include "domain/common/idempotency.hpp"
 
-#include <openssl/evp.h>
-
 #include <boost/asio/use_awaitable.hpp>
 
+#include "auth/crypto.hpp"
 #include "db/pool.hpp"
 #include "spdlog/spdlog.h"
 
@@ -11,24 +10,6 @@ namespace flashbill::domain {
 
 namespace {
 
-std::string sha256_hex(std::string_view a, std::string_view b, std::string_view c) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-    for (std::string_view part : {a, std::string_view("\n"), b, std::string_view("\n"), c}) {
-        EVP_DigestUpdate(ctx, part.data(), part.size());
-    }
-    EVP_DigestFinal_ex(ctx, md, &len);
-    EVP_MD_CTX_free(ctx);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out.push_back(kHex[md[i] >> 4]);
-        out.push_back(kHex[md[i] & 15]);
-    }
-    return out;
-}
 
 constexpr std::string_view kClaim =
     "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) "
@@ -54,7 +35,9 @@ http::Handler idempotent(http::Handler inner) {
         }
         const http::Principal* who = ctx.principal();
         std::string scope = who ? "org:" + who->org_id : "ip:" + ctx.remote_address();
-        std::string hash = sha256_hex(http::method_name(ctx.method()), ctx.path(), ctx.body());
+        std::string request;
+        request.append(http::method_name(ctx.method())).append("\n").append(ctx.path()).append("\n").append(ctx.body());
+        std::string hash = auth::sha256_hex(request);
         db::Pool& pool = db::Pool::current();
         std::string key_text(key);
 

@@ -66,6 +66,16 @@ std::optional<Date> parse_date(std::string_view s) {
     return Date{days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d))};
 }
 
+std::string contains_pattern(std::string_view s) {
+    std::string out = "%";
+    for (char c : s) {
+        if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+    }
+    out.push_back('%');
+    return out;
+}
+
 Error validation_error(std::vector<FieldError> errors) {
     Error e{ErrorCode::kValidation, "validation failed", {}};
     if (!errors.empty()) e.message = "validation failed: " + errors.front().field + " " + errors.front().message;

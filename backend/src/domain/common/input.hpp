@@ -82,6 +82,9 @@ private:
     std::shared_ptr<std::vector<FieldError>> errors_;
 };
 
+// An ILIKE pattern matching `s` anywhere, with LIKE's wildcards in `s` escaped (search filters).
+std::string contains_pattern(std::string_view s);
+
 // A VALIDATION_ERROR from a list of field errors.
 Error validation_error(std::vector<FieldError> errors);
 

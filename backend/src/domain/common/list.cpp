@@ -1,47 +1,13 @@
 #include "domain/common/list.hpp"
 
 
+#include "auth/crypto.hpp"
 #include "core/uuid.hpp"
 #include "domain/common/input.hpp"
 
 namespace flashbill::domain {
 
 namespace {
-
-constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string b64url(std::string_view in) {
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (unsigned char c : in) {
-        acc = (acc << 8) | c;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out.push_back(kB64[(acc >> bits) & 63]);
-        }
-    }
-    if (bits > 0) out.push_back(kB64[(acc << (6 - bits)) & 63]);
-    return out;
-}
-
-std::optional<std::string> unb64url(std::string_view in) {
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        auto p = kB64.find(c);
-        if (p == std::string_view::npos) return std::nullopt;
-        acc = (acc << 6) | static_cast<std::uint32_t>(p);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-        }
-    }
-    return out;
-}
 
 // A timestamptz as PostgreSQL prints it in ISO style ("2026-11-25 10:11:12.123456+00").
 bool plausible_timestamp(std::string_view s) {
@@ -60,7 +26,7 @@ std::string encode_cursor(std::string_view created_at, std::string_view id) {
     std::string raw(created_at);
     raw.push_back('|');
     raw.append(id);
-    return b64url(raw);
+    return auth::base64url_encode(raw);
 }
 
 Result<Page> read_page(const http::RequestContext& ctx) {
@@ -75,7 +41,7 @@ Result<Page> read_page(const http::RequestContext& ctx) {
         page.limit = static_cast<int>(std::min<std::int64_t>(n, 200));
     }
     if (auto cursor = ctx.query_param("cursor"); cursor && !cursor->empty()) {
-        auto raw = unb64url(*cursor);
+        auto raw = auth::base64url_decode(*cursor);
         auto bar = raw ? raw->find('|') : std::string::npos;
         if (bar == std::string::npos || !plausible_timestamp(raw->substr(0, bar)) || !is_uuid(raw->substr(bar + 1))) {
             return Error::validation("cursor", "is not a cursor this API issued");

@@ -46,6 +46,11 @@ const std::string& org_of(const http::RequestContext& ctx) { return ctx.principa
 
 http::Response json_answer(int status, std::string body) { return http::RequestContext::json(status, std::move(body)); }
 
+http::Response json_result(const http::RequestContext& ctx, Result<std::string> r, int status) {
+    if (!r) return ctx.error(r.error());
+    return json_answer(status, std::move(*r));
+}
+
 Result<json::Value> object_body(const http::RequestContext& ctx) {
     auto body = ctx.json_body();
     if (!body) return body.error();

@@ -31,6 +31,9 @@ const std::string& org_of(const http::RequestContext& ctx);
 // A JSON answer, or the API error for `e`.
 http::Response json_answer(int status, std::string body);
 
+// The JSON body of `r` with `status`, or the API error it carries.
+http::Response json_result(const http::RequestContext& ctx, Result<std::string> r, int status = 200);
+
 // Parses the body as a JSON object: BAD_REQUEST/415 for unparseable bodies (from ctx.json_body()),
 // VALIDATION_ERROR when it is JSON but not an object.
 Result<json::Value> object_body(const http::RequestContext& ctx);

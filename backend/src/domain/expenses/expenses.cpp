@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "db/pool.hpp"
+#include "domain/common/input.hpp"
 #include "domain/common/org.hpp"
 #include "domain/files/storage.hpp"
 
@@ -63,15 +64,6 @@ void write_expense(json::Writer& w, const db::Rows& r, int i) {
     w.end_object();
 }
 
-std::string like_pattern(std::string_view s) {
-    std::string out = "%";
-    for (char c : s) {
-        if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
-        out.push_back(c);
-    }
-    out.push_back('%');
-    return out;
-}
 
 // The body's currency when it names a valid one, else `fallback` (its error is reported by the
 // parser itself).
@@ -141,7 +133,7 @@ Result<ListFilter> parse_filter(std::optional<std::string> category, std::option
         else
             errors.push_back(FieldError{"tax_deductible", "must be true or false"});
     }
-    if (search && !search->empty()) f.search = like_pattern(*search);
+    if (search && !search->empty()) f.search = contains_pattern(*search);
     if (!errors.empty()) return validation_error(std::move(errors));
     return f;
 }

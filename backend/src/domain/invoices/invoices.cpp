@@ -387,14 +387,6 @@ boost::asio::awaitable<Result<Locked>> lock_invoice(db::Transaction& tx, std::st
     co_return l;
 }
 
-std::string like_pattern(std::string_view s) {
-    std::string out = "%";
-    for (char c : s) {
-        if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
-        out.push_back(c);
-    }
-    return out + "%";
-}
 
 }  // namespace
 
@@ -586,7 +578,7 @@ boost::asio::awaitable<Result<void>> remove(std::string org_id, std::string id) 
 
 boost::asio::awaitable<Result<ListResult>> list(std::string org_id, ListFilter f, Page page) {
     std::optional<std::string> pattern;
-    if (f.search && !f.search->empty()) pattern = like_pattern(*f.search);
+    if (f.search && !f.search->empty()) pattern = contains_pattern(*f.search);
     std::vector<db::Statement> statements;
     statements.push_back({kList, db::Params(org_id, f.status, f.client_id, f.date_from, f.date_to, pattern,
                                             page.after_created_at, page.after_id, page.limit + 1)});

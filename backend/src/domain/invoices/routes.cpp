@@ -19,10 +19,6 @@ using Awaitable = boost::asio::awaitable<Response>;
 
 namespace {
 
-Response answer(const RequestContext& ctx, Result<std::string> r, int status = 200) {
-    if (!r) return ctx.error(r.error());
-    return json_answer(status, std::move(*r));
-}
 
 Awaitable list_for(RequestContext& ctx, std::optional<std::string> client_id) {
     auto page = read_page(ctx);
@@ -65,19 +61,19 @@ Awaitable client_invoices_route(RequestContext& ctx) {
 Awaitable create_route(RequestContext& ctx) {
     auto body = object_body(ctx);
     if (!body) co_return ctx.error(body.error());
-    co_return answer(ctx, co_await create(org_of(ctx), std::move(*body)), 201);
+    co_return json_result(ctx, co_await create(org_of(ctx), std::move(*body)), 201);
 }
 
 Awaitable preview_route(RequestContext& ctx) {
     auto body = object_body(ctx);
     if (!body) co_return ctx.error(body.error());
-    co_return answer(ctx, co_await preview(org_of(ctx), std::move(*body)));
+    co_return json_result(ctx, co_await preview(org_of(ctx), std::move(*body)));
 }
 
 Awaitable get_route(RequestContext& ctx) {
     auto id = path_id(ctx);
     if (!id) co_return ctx.error(Error::not_found("invoice not found"));
-    co_return answer(ctx, co_await get(org_of(ctx), *id));
+    co_return json_result(ctx, co_await get(org_of(ctx), *id));
 }
 
 Awaitable update_route(RequestContext& ctx) {
@@ -85,7 +81,7 @@ Awaitable update_route(RequestContext& ctx) {
     if (!id) co_return ctx.error(Error::not_found("invoice not found"));
     auto body = object_body(ctx);
     if (!body) co_return ctx.error(body.error());
-    co_return answer(ctx, co_await update(org_of(ctx), *id, std::move(*body)));
+    co_return json_result(ctx, co_await update(org_of(ctx), *id, std::move(*body)));
 }
 
 Awaitable delete_route(RequestContext& ctx) {
@@ -101,7 +97,7 @@ Awaitable delete_route(RequestContext& ctx) {
 Awaitable mark_sent_route(RequestContext& ctx) {
     auto id = path_id(ctx);
     if (!id) co_return ctx.error(Error::not_found("invoice not found"));
-    co_return answer(ctx, co_await mark_sent(org_of(ctx), *id));
+    co_return json_result(ctx, co_await mark_sent(org_of(ctx), *id));
 }
 
 Awaitable cancel_route(RequestContext& ctx) {
@@ -115,25 +111,25 @@ Awaitable cancel_route(RequestContext& ctx) {
         reason = in.text("reason", false, 1000);
         if (!in.ok()) co_return ctx.error(in.error());
     }
-    co_return answer(ctx, co_await cancel(org_of(ctx), *id, reason));
+    co_return json_result(ctx, co_await cancel(org_of(ctx), *id, reason));
 }
 
 Awaitable duplicate_route(RequestContext& ctx) {
     auto id = path_id(ctx);
     if (!id) co_return ctx.error(Error::not_found("invoice not found"));
-    co_return answer(ctx, co_await duplicate(org_of(ctx), *id), 201);
+    co_return json_result(ctx, co_await duplicate(org_of(ctx), *id), 201);
 }
 
 Awaitable public_link_route(RequestContext& ctx) {
     auto id = path_id(ctx);
     if (!id) co_return ctx.error(Error::not_found("invoice not found"));
-    co_return answer(ctx, co_await rotate_public_link(org_of(ctx), *id));
+    co_return json_result(ctx, co_await rotate_public_link(org_of(ctx), *id));
 }
 
 Awaitable discussion_route(RequestContext& ctx) {
     auto id = path_id(ctx);
     if (!id) co_return ctx.error(Error::not_found("invoice not found"));
-    co_return answer(ctx, co_await discussion(org_of(ctx), *id));
+    co_return json_result(ctx, co_await discussion(org_of(ctx), *id));
 }
 
 Awaitable post_message_route(RequestContext& ctx) {
@@ -141,7 +137,7 @@ Awaitable post_message_route(RequestContext& ctx) {
     if (!id) co_return ctx.error(Error::not_found("invoice not found"));
     auto body = object_body(ctx);
     if (!body) co_return ctx.error(body.error());
-    co_return answer(ctx, co_await post_message(org_of(ctx), *id, std::move(*body)), 201);
+    co_return json_result(ctx, co_await post_message(org_of(ctx), *id, std::move(*body)), 201);
 }
 
 }  // namespace

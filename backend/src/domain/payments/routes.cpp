@@ -18,15 +18,11 @@ using Awaitable = boost::asio::awaitable<Response>;
 
 namespace {
 
-Response answer(const RequestContext& ctx, Result<std::string> r, int status = 200) {
-    if (!r) return ctx.error(r.error());
-    return json_answer(status, std::move(*r));
-}
 
 Awaitable record_route(RequestContext& ctx) {
     auto body = object_body(ctx);
     if (!body) co_return ctx.error(body.error());
-    co_return answer(ctx, co_await record(org_of(ctx), std::nullopt, std::move(*body)), 201);
+    co_return json_result(ctx, co_await record(org_of(ctx), std::nullopt, std::move(*body)), 201);
 }
 
 Awaitable record_for_invoice_route(RequestContext& ctx) {
@@ -34,7 +30,7 @@ Awaitable record_for_invoice_route(RequestContext& ctx) {
     if (!id) co_return ctx.error(Error::not_found("invoice not found"));
     auto body = object_body(ctx);
     if (!body) co_return ctx.error(body.error());
-    co_return answer(ctx, co_await record(org_of(ctx), *id, std::move(*body)), 201);
+    co_return json_result(ctx, co_await record(org_of(ctx), *id, std::move(*body)), 201);
 }
 
 Awaitable refund_route(RequestContext& ctx) {
@@ -46,13 +42,13 @@ Awaitable refund_route(RequestContext& ctx) {
         if (!parsed) co_return ctx.error(parsed.error());
         body = std::move(*parsed);
     }
-    co_return answer(ctx, co_await refund(org_of(ctx), *id, std::move(body)), 201);
+    co_return json_result(ctx, co_await refund(org_of(ctx), *id, std::move(body)), 201);
 }
 
 Awaitable get_route(RequestContext& ctx) {
     auto id = path_id(ctx);
     if (!id) co_return ctx.error(Error::not_found("payment not found"));
-    co_return answer(ctx, co_await get(org_of(ctx), *id));
+    co_return json_result(ctx, co_await get(org_of(ctx), *id));
 }
 
 Awaitable list_route(RequestContext& ctx) {
@@ -84,7 +80,7 @@ Awaitable list_route(RequestContext& ctx) {
     co_return res;
 }
 
-Awaitable stats_route(RequestContext& ctx) { co_return answer(ctx, co_await stats(org_of(ctx))); }
+Awaitable stats_route(RequestContext& ctx) { co_return json_result(ctx, co_await stats(org_of(ctx))); }
 
 Awaitable methods_route(RequestContext&) {
     co_return json_answer(200, R"(["cash","check","bank_transfer","ach_debit","paypal","stripe","other"])");

@@ -20,20 +20,16 @@ using Putter = boost::asio::awaitable<Result<std::string>> (*)(std::string, json
 
 namespace {
 
-Response answer(const RequestContext& ctx, Result<std::string> r, int status = 200) {
-    if (!r) return ctx.error(r.error());
-    return json_answer(status, std::move(*r));
-}
 
 http::Handler getter(Getter fn) {
-    return [fn](RequestContext& ctx) -> Awaitable { co_return answer(ctx, co_await fn(org_of(ctx))); };
+    return [fn](RequestContext& ctx) -> Awaitable { co_return json_result(ctx, co_await fn(org_of(ctx))); };
 }
 
 http::Handler putter(Putter fn, int status = 200) {
     return [fn, status](RequestContext& ctx) -> Awaitable {
         auto body = object_body(ctx);
         if (!body) co_return ctx.error(body.error());
-        co_return answer(ctx, co_await fn(org_of(ctx), std::move(*body)), status);
+        co_return json_result(ctx, co_await fn(org_of(ctx), std::move(*body)), status);
     };
 }
 
@@ -42,7 +38,7 @@ Awaitable tax_update_route(RequestContext& ctx) {
     if (!id) co_return ctx.error(Error::not_found("tax rate not found"));
     auto body = object_body(ctx);
     if (!body) co_return ctx.error(body.error());
-    co_return answer(ctx, co_await taxes::update(org_of(ctx), *id, std::move(*body)));
+    co_return json_result(ctx, co_await taxes::update(org_of(ctx), *id, std::move(*body)));
 }
 
 Awaitable tax_delete_route(RequestContext& ctx) {
@@ -58,7 +54,7 @@ Awaitable tax_delete_route(RequestContext& ctx) {
 Awaitable tax_validate_route(RequestContext& ctx) {
     auto body = object_body(ctx);
     if (!body) co_return ctx.error(body.error());
-    co_return answer(ctx, taxes::validate(*body));
+    co_return json_result(ctx, taxes::validate(*body));
 }
 
 }  // namespace
